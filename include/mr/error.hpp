@@ -1,0 +1,83 @@
+#pragma once
+/// \file error.hpp
+/// The exception types every part of mr throws. All derive from mr::Error, so one
+/// `catch (const mr::Error&)` handles anything the library reports.
+
+#include <stdexcept>
+#include <string>
+
+namespace mr {
+
+/// Base of every exception mr throws.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// An MPI routine returned an error code (or a peer sent something it should not have).
+class MpiError : public Error {
+ public:
+  MpiError(std::string routine, int code);
+  const std::string& routine() const noexcept { return routine_; }
+  int code() const noexcept { return code_; }
+  /// MPI_Error_class of code().
+  int error_class() const noexcept { return error_class_; }
+
+ private:
+  std::string routine_;
+  int code_;
+  int error_class_;
+};
+
+/// Input that cannot be processed: a missing file, a malformed line. The message names
+/// the file (and line where there is one).
+class InputError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// An argument that violates a precondition; the message says what to do instead.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A task raised an exception in another process. type_name() is the original
+/// exception's type, remote_message() its what().
+class RemoteError : public Error {
+ public:
+  RemoteError(std::string type_name, std::string remote_message);
+  const std::string& type_name() const noexcept { return type_name_; }
+  const std::string& remote_message() const noexcept { return remote_message_; }
+
+ private:
+  std::string type_name_;
+  std::string remote_message_;
+};
+
+/// A worker process died (abort, signal, exit) or could not be started; the pool can no
+/// longer run work. Python: concurrent.futures.process.BrokenProcessPool.
+class BrokenPool : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A wait with a timeout expired before the result was ready.
+class TimeoutError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// The result was cancelled before it ran.
+class CancelledError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// The pool or executor was used after close()/shutdown()/terminate().
+class StateError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace mr

@@ -1,0 +1,45 @@
+#pragma once
+/// \file runtime.hpp
+/// mr::Runtime owns MPI for the life of the program. Construct it first in main():
+///
+///     int main(int argc, char** argv) {
+///       mr::Runtime runtime(argc, argv);   // a spawned worker serves tasks here and exits
+///       ...
+///     }
+///
+/// In a process started by a ProcessPool (MPI_Comm_spawn runs the same executable), the
+/// constructor never returns: it serves tasks until the pool shuts down and then exits the
+/// process. This is the C++ form of Python's `if __name__ == "__main__":` guard.
+
+#include <mpi.h>
+
+namespace mr {
+
+class Runtime {
+ public:
+  /// Initialises MPI with MPI_THREAD_MULTIPLE (or adopts an MPI already initialised by
+  /// the caller) and installs a terminate handler that aborts the whole MPI job on an
+  /// uncaught exception, so other ranks never wait forever for a dead one.
+  Runtime(int argc, char** argv);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  /// This process's rank in MPI_COMM_WORLD.
+  int rank() const noexcept { return rank_; }
+  /// Number of processes in MPI_COMM_WORLD.
+  int size() const noexcept { return size_; }
+  /// The thread level MPI granted.
+  int thread_level() const noexcept { return thread_level_; }
+
+ private:
+  bool owns_mpi_ = false;
+  int rank_ = 0;
+  int size_ = 1;
+  int thread_level_ = MPI_THREAD_SINGLE;
+};
+
+/// True in a process that a ProcessPool spawned (it has an MPI parent).
+bool is_spawned_worker();
+
+}  // namespace mr

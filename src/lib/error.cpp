@@ -1,0 +1,40 @@
+#include "mr/error.hpp"
+
+#include <mpi.h>
+
+namespace mr {
+namespace {
+
+std::string describe_mpi_error(const std::string& routine, int code) {
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized || MPI_Error_string(code, text, &length) != MPI_SUCCESS) length = 0;
+  std::string message = routine + " failed";
+  if (length > 0) message += ": " + std::string(text, static_cast<std::size_t>(length));
+  return message + " (code " + std::to_string(code) + ")";
+}
+
+int error_class_of(int code) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  int error_class = code;
+  if (initialized) MPI_Error_class(code, &error_class);
+  return error_class;
+}
+
+}  // namespace
+
+MpiError::MpiError(std::string routine, int code)
+    : Error(describe_mpi_error(routine, code)),
+      routine_(std::move(routine)),
+      code_(code),
+      error_class_(error_class_of(code)) {}
+
+RemoteError::RemoteError(std::string type_name, std::string remote_message)
+    : Error(type_name + ": " + remote_message),
+      type_name_(std::move(type_name)),
+      remote_message_(std::move(remote_message)) {}
+
+}  // namespace mr

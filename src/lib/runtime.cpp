@@ -1,0 +1,73 @@
+#include "mr/runtime.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <typeinfo>
+
+#include "mr/detail/mpi_check.hpp"
+#include "mr/detail/worker.hpp"
+
+namespace mr {
+namespace {
+
+[[noreturn]] void abort_job_on_uncaught_exception() {
+  // Print what we can, then take the whole job down: a rank that dies alone would leave
+  // the others blocked in a collective forever.
+  if (auto current = std::current_exception()) {
+    try {
+      std::rethrow_exception(current);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "mr: uncaught exception: %s\n", e.what());
+    } catch (...) {
+      std::fprintf(stderr, "mr: uncaught exception of unknown type\n");
+    }
+  }
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, EXIT_FAILURE);
+  std::abort();
+}
+
+}  // namespace
+
+Runtime::Runtime(int argc, char** argv) {
+  int initialized = 0;
+  MR_MPI_CALL(MPI_Initialized, &initialized);
+  if (initialized) {
+    MR_MPI_CALL(MPI_Query_thread, &thread_level_);
+  } else {
+    MR_MPI_CALL(MPI_Init_thread, &argc, &argv, MPI_THREAD_MULTIPLE, &thread_level_);
+    owns_mpi_ = true;
+  }
+  std::set_terminate(abort_job_on_uncaught_exception);
+  MR_MPI_CALL(MPI_Comm_rank, MPI_COMM_WORLD, &rank_);
+  MR_MPI_CALL(MPI_Comm_size, MPI_COMM_WORLD, &size_);
+
+  MPI_Comm parent = MPI_COMM_NULL;
+  MR_MPI_CALL(MPI_Comm_get_parent, &parent);
+  if (parent != MPI_COMM_NULL) {
+    const int code = detail::serve_spawned_worker(parent);
+    MPI_Finalize();
+    std::exit(code);
+  }
+}
+
+Runtime::~Runtime() {
+  if (!owns_mpi_) return;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+bool is_spawned_worker() {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) return false;
+  MPI_Comm parent = MPI_COMM_NULL;
+  MPI_Comm_get_parent(&parent);
+  return parent != MPI_COMM_NULL;
+}
+
+}  // namespace mr
