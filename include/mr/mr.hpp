@@ -4,3 +4,7 @@
 
 #include "mr/error.hpp"
 #include "mr/runtime.hpp"
+#include "mr/future.hpp"
+#include "mr/executor.hpp"
+#include "mr/thread_pool_executor.hpp"
+#include "mr/asio.hpp"
