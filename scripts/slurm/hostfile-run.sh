@@ -15,6 +15,7 @@ set -euo pipefail
 
 # shellcheck source=launch.sh
 source "$(dirname "${BASH_SOURCE[0]}")/launch.sh"
+export MR_ROOT
 MR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 (($# >= 3)) || mr_die "usage: hostfile-run.sh HOSTFILE wordcount|ngram INPUT... [-- MAPREDUCE_OPTIONS...]"
