@@ -1,10 +1,44 @@
-// Placeholder until the SPMD engine lands.
+// mapreduce: word count and Google Books n-gram sums, on MPI ranks (mpirun) or on a pool
+// of worker processes (--workers N). See `mapreduce --help`.
 #include <cstdio>
+#include <string>
+#include <vector>
 
+#include "mr/detail/job_config.hpp"
+#include "mr/detail/pool_engine.hpp"
+#include "mr/detail/spmd_engine.hpp"
 #include "mr/mr.hpp"
+
+namespace {
+
+/// Exit codes: 2 for a usage error (like Python's argparse), 1 for anything else.
+enum class Exit : int { Ok = 0, Failed = 1, Usage = 2 };
+
+}  // namespace
 
 int main(int argc, char** argv) {
   mr::Runtime runtime(argc, argv);
-  std::fprintf(stderr, "mapreduce: not implemented yet\n");
-  return 1;
+  const bool is_root = runtime.rank() == 0;
+  auto report = [&](const char* what, Exit code) {
+    if (is_root) std::fprintf(stderr, "mapreduce: error: %s\n", what);
+    return static_cast<int>(code);
+  };
+  try {
+    const auto config = mr::detail::parse_job_args(std::vector<std::string>(argv + 1, argv + argc));
+    if (config.help) {
+      if (is_root) std::fputs(mr::detail::job_usage(), stdout);
+      return static_cast<int>(Exit::Ok);
+    }
+    if (config.workers > 0) {
+      if (runtime.size() > 1)
+        throw mr::UsageError("--workers starts its own worker processes: run it without mpirun (or with -np 1)");
+      return mr::detail::run_pool_engine(config);
+    }
+    mr::detail::run_spmd_engine(MPI_COMM_WORLD, config);
+    return static_cast<int>(Exit::Ok);
+  } catch (const mr::UsageError& e) {
+    return report(e.what(), Exit::Usage);
+  } catch (const mr::Error& e) {
+    return report(e.what(), Exit::Failed);
+  }
 }

@@ -1,0 +1,67 @@
+#pragma once
+/// \file job_mapper.hpp
+/// The map step of the built-in jobs: a buffer of whole lines -> a local CountTable.
+/// Used by the SPMD engine for each byte range and stream block, and reusable by any
+/// other engine (the process pool maps chunks of lines with it).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "mr/detail/hash_table.hpp"
+#include "mr/detail/job_config.hpp"
+
+namespace mr::detail {
+
+/// Where a block of lines came from, so errors can name `file:line`.
+struct BlockOrigin {
+  std::string_view name;             ///< the input's path ("-" for stdin)
+  const char* count_from = nullptr;  ///< line numbers count '\n' from here ...
+  std::uint64_t line_base = 0;       ///< ... plus this many lines before it
+};
+
+/// Byte and record totals of what a mapper has seen.
+struct MapStats {
+  std::uint64_t bytes = 0;
+  std::uint64_t records = 0;
+};
+
+/// Maps blocks of whole lines into a CountTable according to a JobConfig.
+/// For ngram input (sorted by ngram, many years per ngram) it keeps a running sum for
+/// the current ngram and touches the table only when the ngram changes.
+class JobMapper {
+ public:
+  JobMapper(const JobConfig& config, CountTable& table);
+  ~JobMapper();
+  JobMapper(const JobMapper&) = delete;
+  JobMapper& operator=(const JobMapper&) = delete;
+
+  /// Maps every line of `block` (whole lines; the last may lack '\n'). Throws InputError
+  /// "FILE:LINE: reason" for a malformed ngram line.
+  void map_block(std::string_view block, const BlockOrigin& origin);
+  /// Flushes pending state into the table; call once after the last block.
+  void finish();
+  const MapStats& stats() const noexcept { return stats_; }
+
+ private:
+  void flush_pending();
+  [[noreturn]] void fail(std::string_view block, const char* line, const BlockOrigin& origin,
+                         const char* reason) const;
+
+  JobConfig config_;
+  CountTable& table_;
+  MapStats stats_;
+  std::string scratch_;
+  std::string pending_key_;  ///< ngram whose sum is being accumulated
+  std::int64_t pending_sum_ = 0;
+  bool has_pending_ = false;
+};
+
+/// Maps the lines that byte range [begin, end) of `path` owns (see partition.hpp) into
+/// `table`, reading the file through a memory map in windows it releases as it goes.
+/// `on_progress(bytes_done)` is called after each window when given.
+void map_file_range(JobMapper& mapper, const std::string& path, std::uint64_t begin,
+                    std::uint64_t end, void (*on_progress)(std::uint64_t, void*) = nullptr,
+                    void* progress_context = nullptr);
+
+}  // namespace mr::detail

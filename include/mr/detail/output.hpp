@@ -1,0 +1,68 @@
+#pragma once
+/// \file output.hpp
+/// The result of a built-in job: ordering, the output file (temp + rename), `--top`,
+/// `--query` and the summary line / JSON.
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mr/detail/hash_table.hpp"
+#include "mr/detail/job_config.hpp"
+
+namespace mr::detail {
+
+/// One result line; the key points into the table it came from.
+struct ResultEntry {
+  std::string_view key;
+  std::int64_t count = 0;
+};
+
+/// The output order: count descending, then key ascending bytewise.
+inline bool result_before(const ResultEntry& a, const ResultEntry& b) noexcept {
+  if (a.count != b.count) return a.count > b.count;
+  return a.key < b.key;  // char_traits<char> compares as unsigned char: bytewise
+}
+
+/// The entries of `table` in output order; only the first `limit` are sorted when
+/// limit < size (the rest follow in unspecified order).
+std::vector<ResultEntry> ordered_entries(const CountTable& table, std::size_t limit = SIZE_MAX);
+
+/// Writes every entry as `key TAB count\n` to `path` through a temporary file in the same
+/// directory that is renamed at the end, so a failure leaves no partial file. Throws
+/// InputError naming the path.
+void write_result_file(const std::string& path, const std::vector<ResultEntry>& entries);
+
+/// Writes `key TAB count\n` for each of the first `count` entries to `out`.
+void print_entries(std::FILE* out, const std::vector<ResultEntry>& entries, std::size_t count);
+
+/// Writes `W TAB count\n` (0 when absent) for each query.
+void print_queries(std::FILE* out, const CountTable& table, const std::vector<std::string>& queries);
+
+/// Totals of a finished run.
+struct JobSummary {
+  std::uint64_t bytes = 0;
+  std::uint64_t records = 0;
+  std::uint64_t distinct_keys = 0;
+  double seconds = 0;
+  int ranks = 1;   ///< processes that mapped (MPI ranks or pool workers)
+  std::string engine = "spmd";
+  JobKind job = JobKind::WordCount;
+
+  /// bytes / seconds / ranks in MB/s (10^6 bytes).
+  double mb_per_second_per_rank() const noexcept;
+};
+
+/// `mapreduce: 123 bytes, 4 records, 5 distinct keys, 0.010 s, 12.3 MB/s per rank (2 ranks)`
+std::string summary_line(const JobSummary& summary);
+/// The same as one JSON object (no trailing newline).
+std::string summary_json(const JobSummary& summary);
+
+/// Everything rank 0 (or the pool parent) prints and writes at the end of a run:
+/// output file, --top, --query, summary (text on stderr; JSON on stdout with --json).
+/// The time this takes (ordering, writing) is added to summary.seconds.
+void emit_result(const JobConfig& config, const CountTable& table, JobSummary summary);
+
+}  // namespace mr::detail

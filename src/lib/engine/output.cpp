@@ -1,0 +1,149 @@
+#include "mr/detail/output.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstring>
+#include <filesystem>
+
+#include "mr/error.hpp"
+
+namespace mr::detail {
+namespace {
+
+/// Appends `key TAB count\n`.
+void append_line(std::string& out, std::string_view key, std::int64_t count) {
+  char digits[24];
+  const int n = std::snprintf(digits, sizeof digits, "%" PRId64 "\n", count);
+  out.append(key);
+  out.push_back('\t');
+  out.append(digits, static_cast<std::size_t>(n));
+}
+
+void write_all(std::FILE* out, const std::string& text, const std::string& name) {
+  if (!text.empty() && std::fwrite(text.data(), 1, text.size(), out) != text.size())
+    throw InputError(name + ": write failed: " + std::strerror(errno));
+}
+
+std::string json_escape(std::string_view text) {
+  std::string out;
+  for (const unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<ResultEntry> ordered_entries(const CountTable& table, std::size_t limit) {
+  std::vector<ResultEntry> entries;
+  entries.reserve(table.size());
+  table.for_each([&](std::string_view key, std::uint64_t, std::int64_t value) { entries.push_back({key, value}); });
+  if (limit < entries.size())
+    std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(limit), entries.end(), result_before);
+  else
+    std::sort(entries.begin(), entries.end(), result_before);
+  return entries;
+}
+
+void write_result_file(const std::string& path, const std::vector<ResultEntry>& entries) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path temp = target.parent_path() /
+                        ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()));
+  std::FILE* out = std::fopen(temp.c_str(), "wb");
+  if (!out) throw InputError(path + ": cannot create output: " + std::strerror(errno));
+  try {
+    std::string buffer;
+    buffer.reserve(1 << 20);
+    for (const auto& entry : entries) {
+      append_line(buffer, entry.key, entry.count);
+      if (buffer.size() >= (1 << 20)) {
+        write_all(out, buffer, path);
+        buffer.clear();
+      }
+    }
+    write_all(out, buffer, path);
+    if (std::fflush(out) != 0) throw InputError(path + ": write failed: " + std::strerror(errno));
+    const int closed = std::fclose(out);
+    out = nullptr;
+    if (closed != 0) throw InputError(path + ": write failed: " + std::strerror(errno));
+    std::error_code ec;
+    fs::rename(temp, target, ec);
+    if (ec) throw InputError(path + ": cannot rename output into place: " + ec.message());
+  } catch (...) {
+    if (out) std::fclose(out);
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    throw;
+  }
+}
+
+void print_entries(std::FILE* out, const std::vector<ResultEntry>& entries, std::size_t count) {
+  std::string buffer;
+  for (std::size_t i = 0; i < std::min(count, entries.size()); ++i) append_line(buffer, entries[i].key, entries[i].count);
+  write_all(out, buffer, "stdout");
+}
+
+void print_queries(std::FILE* out, const CountTable& table, const std::vector<std::string>& queries) {
+  std::string buffer;
+  for (const auto& query : queries) {
+    const std::int64_t* count = table.find(query);
+    append_line(buffer, query, count ? *count : 0);
+  }
+  write_all(out, buffer, "stdout");
+}
+
+double JobSummary::mb_per_second_per_rank() const noexcept {
+  const double s = seconds > 0 ? seconds : 1e-9;
+  return static_cast<double>(bytes) / s / 1e6 / (ranks > 0 ? ranks : 1);
+}
+
+std::string summary_line(const JobSummary& s) {
+  char text[320];
+  std::snprintf(text, sizeof text,
+                "mapreduce: %s, %" PRIu64 " bytes, %" PRIu64 " records, %" PRIu64
+                " distinct keys, %.3f s, %.1f MB/s per rank (%d %s)",
+                to_string(s.job), s.bytes, s.records, s.distinct_keys, s.seconds, s.mb_per_second_per_rank(),
+                s.ranks, s.engine == "spmd" ? (s.ranks == 1 ? "rank" : "ranks") : (s.ranks == 1 ? "worker" : "workers"));
+  return text;
+}
+
+std::string summary_json(const JobSummary& s) {
+  char text[400];
+  std::snprintf(text, sizeof text,
+                "{\"job\":\"%s\",\"engine\":\"%s\",\"ranks\":%d,\"bytes\":%" PRIu64 ",\"records\":%" PRIu64
+                ",\"distinct_keys\":%" PRIu64 ",\"seconds\":%.6f,\"mb_per_s_per_rank\":%.3f}",
+                to_string(s.job), json_escape(s.engine).c_str(), s.ranks, s.bytes, s.records, s.distinct_keys,
+                s.seconds, s.mb_per_second_per_rank());
+  return text;
+}
+
+void emit_result(const JobConfig& config, const CountTable& table, JobSummary summary) {
+  const auto start = std::chrono::steady_clock::now();
+  // Only --top needs order when there is no output file: sort just those.
+  const std::size_t needed = config.output.empty() ? static_cast<std::size_t>(std::min<std::uint64_t>(config.top, SIZE_MAX)) : SIZE_MAX;
+  std::vector<ResultEntry> entries;
+  if (!config.output.empty() || config.top > 0) entries = ordered_entries(table, needed);
+  if (!config.output.empty()) write_result_file(config.output, entries);
+  if (config.top > 0) print_entries(stdout, entries, static_cast<std::size_t>(config.top));
+  print_queries(stdout, table, config.queries);
+  summary.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (config.json) write_all(stdout, summary_json(summary) + "\n", "stdout");
+  std::fflush(stdout);
+  std::fprintf(stderr, "%s\n", summary_line(summary).c_str());
+}
+
+}  // namespace mr::detail

@@ -1,0 +1,275 @@
+// The process-pool engine: `mapreduce --workers N ...` — the book's "MapReduce with asyncio"
+// on an mr executor. The parent cuts the input into chunks of --chunk-lines lines, submits
+// one map task per chunk with run_in_executor, gathers the partial tables (flat binary
+// buffers), reduces them in the pool as a tree of merges and prints the result with the
+// SPMD engine's output code, so both engines produce the same bytes.
+#include "mr/detail/pool_engine.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "mr/asio.hpp"
+#include "mr/detail/hash_table.hpp"
+#include "mr/detail/input.hpp"
+#include "mr/detail/job_mapper.hpp"
+#include "mr/detail/line_chunks.hpp"
+#include "mr/detail/output.hpp"
+#include "mr/detail/partition.hpp"
+#include "mr/detail/pool_engine_tasks.hpp"
+#include "mr/detail/shuffle.hpp"
+#include "mr/error.hpp"
+#include "mr/thread_pool_executor.hpp"
+#include "mr/task.hpp"
+
+namespace mr::detail {
+namespace {
+
+namespace asio = boost::asio;
+
+/// Map results end with this trailer; merge results have none.
+struct ChunkStats {
+  std::uint64_t bytes = 0;
+  std::uint64_t records = 0;
+};
+
+PartialTable finish_map(const CountTable& table, const JobMapper& mapper) {
+  PartialTable out = serialize_table(table);
+  const ChunkStats stats{mapper.stats().bytes, mapper.stats().records};
+  const std::size_t at = out.size();
+  out.resize(at + sizeof stats);
+  std::memcpy(out.data() + at, &stats, sizeof stats);
+  return out;
+}
+
+ChunkStats take_stats(PartialTable& part) {
+  ChunkStats stats;
+  if (part.size() < sizeof stats) throw Error("pool engine: a map task returned a truncated table");
+  std::memcpy(&stats, part.data() + part.size() - sizeof stats, sizeof stats);
+  part.resize(part.size() - sizeof stats);
+  return stats;
+}
+
+JobConfig job_of(JobKind job, WordMode words) {
+  JobConfig config;
+  config.job = job;
+  config.words = words;
+  return config;
+}
+
+/// How much of a stream the parent reads at a time before cutting chunks from it.
+constexpr std::size_t kStreamBlockBytes = 4u << 20;
+
+/// Counts finished map tasks for the progress reporter.
+struct MapProgress {
+  std::size_t done = 0;
+  std::size_t total = 0;
+  asio::steady_timer* wake = nullptr;  ///< the reporter's timer, cancelled on the last map
+};
+
+asio::awaitable<PartialTable> counted(asio::awaitable<PartialTable> map, MapProgress& progress) {
+  PartialTable part = co_await std::move(map);
+  if (++progress.done == progress.total && progress.wake) progress.wake->cancel();
+  co_return part;
+}
+
+/// Prints "Finished i/N map operations" about once a second and once at the end (the book
+/// prints once a second from a coroutine beside the gather).
+asio::awaitable<void> report_progress(MapProgress& progress) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  progress.wake = &timer;
+  while (progress.done < progress.total) {
+    std::fprintf(stderr, "Finished %zu/%zu map operations\n", progress.done, progress.total);
+    timer.expires_after(std::chrono::seconds(1));
+    boost::system::error_code ignored;  // cancelled when the last map finishes
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  progress.wake = nullptr;
+  std::fprintf(stderr, "Finished %zu/%zu map operations\n", progress.done, progress.total);
+}
+
+/// Submits one map task per chunk of `config.chunk_lines` lines of every input.
+template <Executor E>
+std::vector<asio::awaitable<PartialTable>> submit_maps(E& executor, const JobConfig& config,
+                                                       const std::vector<InputFile>& inputs) {
+  std::vector<asio::awaitable<PartialTable>> maps;
+  const std::uint64_t chunk_lines = std::max<std::uint64_t>(config.chunk_lines, 1);
+  for (const InputFile& input : inputs) {
+    if (input.kind == InputKind::File) {
+      // Workers map their byte ranges from the file themselves; the parent only finds
+      // line boundaries (one memchr pass, pages released behind it).
+      MappedFile file(input.path);
+      const std::string_view text = file.text();
+      for (std::uint64_t at = 0; at < text.size();) {
+        const std::uint64_t end = next_lines(text, at, chunk_lines).end;
+        maps.push_back(run_in_executor(executor, pool_map_file_chunk, config.job, config.words,
+                                       input.path, at, end));
+        file.release(at, end);
+        at = end;
+      }
+      continue;
+    }
+    // stdin and .gz: the parent reads the stream and ships each chunk's lines.
+    LineBlockReader reader(input.path);
+    std::string pending, block;
+    std::uint64_t line_base = 0;
+    auto ship = [&](std::uint64_t begin, std::uint64_t end, std::uint64_t lines) {
+      maps.push_back(run_in_executor(executor, pool_map_data_chunk, config.job, config.words,
+                                     input.path, line_base, pending.substr(begin, end - begin)));
+      line_base += lines;
+    };
+    while (reader.next(block, kStreamBlockBytes)) {
+      pending += block;
+      std::uint64_t at = 0;
+      for (LineRun run; (run = next_lines(pending, at, chunk_lines)).lines == chunk_lines; at = run.end)
+        ship(at, run.end, run.lines);
+      pending.erase(0, at);
+    }
+    if (!pending.empty()) ship(0, pending.size(), 0);
+  }
+  return maps;
+}
+
+/// Merges the partial tables in the pool, level by level, until one is left. Each level
+/// groups consecutive tables so that it has about one merge per worker: every byte is
+/// shipped O(log_workers(parts)) times rather than once per level of a binary tree.
+template <Executor E>
+asio::awaitable<PartialTable> reduce_in_pool(E& executor, std::vector<PartialTable> parts) {
+  const std::size_t workers = std::max<std::size_t>(executor.max_workers(), 1);
+  while (parts.size() > 1) {
+    const std::size_t fan_in = std::max<std::size_t>(2, (parts.size() + workers - 1) / workers);
+    std::vector<asio::awaitable<PartialTable>> merges;
+    std::vector<PartialTable> next;
+    for (std::size_t i = 0; i < parts.size(); i += fan_in) {
+      const std::size_t stop = std::min(parts.size(), i + fan_in);
+      if (stop - i == 1) {  // a lone table goes up a level unmerged
+        next.push_back(std::move(parts[i]));
+        continue;
+      }
+      // Table buffers are self-delimiting entries: concatenation is a valid buffer.
+      PartialTable joined;
+      std::size_t size = 0;
+      for (std::size_t j = i; j < stop; ++j) size += parts[j].size();
+      joined.reserve(size);
+      for (std::size_t j = i; j < stop; ++j) {
+        joined.insert(joined.end(), parts[j].begin(), parts[j].end());
+        PartialTable().swap(parts[j]);
+      }
+      merges.push_back(run_in_executor(executor, pool_merge_tables, std::move(joined)));
+    }
+    for (auto& merged : co_await gather(std::move(merges))) next.push_back(std::move(merged));
+    parts = std::move(next);
+  }
+  co_return parts.empty() ? PartialTable{} : std::move(parts.front());
+}
+
+struct PoolRun {
+  PartialTable table;
+  ChunkStats stats;
+};
+
+template <Executor E>
+asio::awaitable<void> run_job(E& executor, const JobConfig& config, const std::vector<InputFile>& inputs,
+                              bool show_progress, PoolRun& out) {
+  auto maps = submit_maps(executor, config, inputs);
+  MapProgress progress{0, maps.size(), nullptr};
+  std::vector<asio::awaitable<PartialTable>> counted_maps;
+  counted_maps.reserve(maps.size());
+  for (auto& map : maps) counted_maps.push_back(counted(std::move(map), progress));
+  if (show_progress) asio::co_spawn(co_await asio::this_coro::executor, report_progress(progress), asio::detached);
+  auto parts = co_await gather(std::move(counted_maps));
+  for (auto& part : parts) {
+    const ChunkStats stats = take_stats(part);
+    out.stats.bytes += stats.bytes;
+    out.stats.records += stats.records;
+  }
+  out.table = co_await reduce_in_pool(executor, std::move(parts));
+}
+
+/// A task's InputError comes back as RemoteError from another process: report it as the
+/// same one-line InputError the SPMD engine gives.
+[[noreturn]] void rethrow_task_error(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const RemoteError& e) {
+    if (e.type_name().find("InputError") != std::string::npos) throw InputError(e.remote_message());
+    throw;
+  }
+}
+
+template <Executor E>
+int run_with(E& executor, const JobConfig& config) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<InputFile> inputs = discover_inputs(config.inputs);
+  const bool show_progress = config.progress || ::isatty(STDERR_FILENO) == 1;
+  PoolRun run;
+  std::exception_ptr error;
+  asio::io_context loop;
+  asio::co_spawn(loop, run_job(executor, config, inputs, show_progress, run),
+                 [&](std::exception_ptr e) { error = e; });
+  loop.run();
+  if (error) rethrow_task_error(error);
+
+  CountTable table(std::max<std::size_t>(1024, run.table.size() / 24));
+  merge_buffer(std::string_view(run.table.data(), run.table.size()), table);
+  PartialTable().swap(run.table);
+  JobSummary summary;
+  summary.bytes = run.stats.bytes;
+  summary.records = run.stats.records;
+  summary.distinct_keys = table.size();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.ranks = static_cast<int>(executor.max_workers());
+  summary.engine = "pool";
+  summary.job = config.job;
+  emit_result(config, table, summary);
+  return 0;
+}
+
+}  // namespace
+
+PartialTable pool_map_file_chunk(JobKind job, WordMode words, std::string path, std::uint64_t begin,
+                                 std::uint64_t end) {
+  CountTable table;
+  JobMapper mapper(job_of(job, words), table);
+  map_file_range(mapper, path, begin, end);
+  mapper.finish();
+  return finish_map(table, mapper);
+}
+
+PartialTable pool_map_data_chunk(JobKind job, WordMode words, std::string name, std::uint64_t line_base,
+                                 std::string lines) {
+  CountTable table;
+  JobMapper mapper(job_of(job, words), table);
+  mapper.map_block(lines, BlockOrigin{name, lines.data(), line_base});
+  mapper.finish();
+  return finish_map(table, mapper);
+}
+
+PartialTable pool_merge_tables(PartialTable tables) {
+  CountTable table(std::max<std::size_t>(1024, tables.size() / 48));
+  merge_buffer(std::string_view(tables.data(), tables.size()), table);
+  PartialTable().swap(tables);
+  return serialize_table(table);
+}
+
+MR_TASK_NAMED(pool_map_file_chunk, "mr.pool_engine.map_file_chunk");
+MR_TASK_NAMED(pool_map_data_chunk, "mr.pool_engine.map_data_chunk");
+MR_TASK_NAMED(pool_merge_tables, "mr.pool_engine.merge_tables");
+
+int run_pool_engine(const JobConfig& config) {
+  if (config.workers < 1)
+    throw UsageError("--workers: give the number of worker processes (at least 1)");
+  ThreadPoolExecutor executor(static_cast<std::size_t>(config.workers));
+  return run_with(executor, config);
+}
+
+}  // namespace mr::detail
