@@ -28,7 +28,7 @@
 #include "mr/detail/pool_engine_tasks.hpp"
 #include "mr/detail/shuffle.hpp"
 #include "mr/error.hpp"
-#include "mr/thread_pool_executor.hpp"
+#include "mr/process_pool_executor.hpp"
 #include "mr/task.hpp"
 
 namespace mr::detail {
@@ -100,7 +100,8 @@ asio::awaitable<void> report_progress(MapProgress& progress) {
 /// Submits one map task per chunk of `config.chunk_lines` lines of every input.
 template <Executor E>
 std::vector<asio::awaitable<PartialTable>> submit_maps(E& executor, const JobConfig& config,
-                                                       const std::vector<InputFile>& inputs) {
+                                                       const std::vector<InputFile>& inputs,
+                                                       std::string stdin_text) {
   std::vector<asio::awaitable<PartialTable>> maps;
   const std::uint64_t chunk_lines = std::max<std::uint64_t>(config.chunk_lines, 1);
   for (const InputFile& input : inputs) {
@@ -119,7 +120,6 @@ std::vector<asio::awaitable<PartialTable>> submit_maps(E& executor, const JobCon
       continue;
     }
     // stdin and .gz: the parent reads the stream and ships each chunk's lines.
-    LineBlockReader reader(input.path);
     std::string pending, block;
     std::uint64_t line_base = 0;
     auto ship = [&](std::uint64_t begin, std::uint64_t end, std::uint64_t lines) {
@@ -127,12 +127,21 @@ std::vector<asio::awaitable<PartialTable>> submit_maps(E& executor, const JobCon
                                      input.path, line_base, pending.substr(begin, end - begin)));
       line_base += lines;
     };
-    while (reader.next(block, kStreamBlockBytes)) {
-      pending += block;
+    auto ship_whole_chunks = [&] {
       std::uint64_t at = 0;
       for (LineRun run; (run = next_lines(pending, at, chunk_lines)).lines == chunk_lines; at = run.end)
         ship(at, run.end, run.lines);
       pending.erase(0, at);
+    };
+    if (input.kind == InputKind::Stdin) {
+      pending = std::move(stdin_text);
+      ship_whole_chunks();
+    } else {
+      LineBlockReader reader(input.path);
+      while (reader.next(block, kStreamBlockBytes)) {
+        pending += block;
+        ship_whole_chunks();
+      }
     }
     if (!pending.empty()) ship(0, pending.size(), 0);
   }
@@ -179,8 +188,8 @@ struct PoolRun {
 
 template <Executor E>
 asio::awaitable<void> run_job(E& executor, const JobConfig& config, const std::vector<InputFile>& inputs,
-                              bool show_progress, PoolRun& out) {
-  auto maps = submit_maps(executor, config, inputs);
+                              std::string stdin_text, bool show_progress, PoolRun& out) {
+  auto maps = submit_maps(executor, config, inputs, std::move(stdin_text));
   MapProgress progress{0, maps.size(), nullptr};
   std::vector<asio::awaitable<PartialTable>> counted_maps;
   counted_maps.reserve(maps.size());
@@ -206,15 +215,27 @@ asio::awaitable<void> run_job(E& executor, const JobConfig& config, const std::v
   }
 }
 
+/// All of stdin. Read before the workers are spawned: Open MPI forwards the spawner's stdin
+/// to the first spawned worker, which would otherwise consume part of it.
+std::string read_stdin_if_used(const std::vector<InputFile>& inputs) {
+  std::string text, block;
+  for (const InputFile& input : inputs) {
+    if (input.kind != InputKind::Stdin) continue;
+    LineBlockReader reader(input.path);
+    while (reader.next(block, kStreamBlockBytes)) text += block;
+    break;  // a second "-" reads an exhausted stream, as in the SPMD engine
+  }
+  return text;
+}
+
 template <Executor E>
-int run_with(E& executor, const JobConfig& config) {
-  const auto start = std::chrono::steady_clock::now();
-  const std::vector<InputFile> inputs = discover_inputs(config.inputs);
+int run_with(E& executor, const JobConfig& config, const std::vector<InputFile>& inputs,
+             std::string stdin_text, std::chrono::steady_clock::time_point start) {
   const bool show_progress = config.progress || ::isatty(STDERR_FILENO) == 1;
   PoolRun run;
   std::exception_ptr error;
   asio::io_context loop;
-  asio::co_spawn(loop, run_job(executor, config, inputs, show_progress, run),
+  asio::co_spawn(loop, run_job(executor, config, inputs, std::move(stdin_text), show_progress, run),
                  [&](std::exception_ptr e) { error = e; });
   loop.run();
   if (error) rethrow_task_error(error);
@@ -268,8 +289,11 @@ MR_TASK_NAMED(pool_merge_tables, "mr.pool_engine.merge_tables");
 int run_pool_engine(const JobConfig& config) {
   if (config.workers < 1)
     throw UsageError("--workers: give the number of worker processes (at least 1)");
-  ThreadPoolExecutor executor(static_cast<std::size_t>(config.workers));
-  return run_with(executor, config);
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<InputFile> inputs = discover_inputs(config.inputs);
+  std::string stdin_text = read_stdin_if_used(inputs);
+  ProcessPoolExecutor executor(static_cast<std::size_t>(config.workers));
+  return run_with(executor, config, inputs, std::move(stdin_text), start);
 }
 
 }  // namespace mr::detail
