@@ -1,0 +1,195 @@
+// mr::ProcessPoolExecutor in singleton mode (and under mpirun -np 1): the executor
+// interface over spawned workers, the same generic code on both executors, the event-loop
+// adapters over processes, and a worker dying in the middle of a map.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <numeric>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "mr/asio.hpp"
+#include "mr/process_pool_executor.hpp"
+#include "mr/thread_pool_executor.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+long square(long x) { return x * x; }
+MR_TASK(square);
+
+long sleep_ms(long ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+MR_TASK(sleep_ms);
+
+long fail_on_three(long x) {
+  if (x == 3) throw std::invalid_argument("three is not allowed");
+  return x;
+}
+MR_TASK(fail_on_three);
+
+long abort_on_five(long x) {
+  if (x == 5) std::abort();
+  std::this_thread::sleep_for(1ms);
+  return x;
+}
+MR_TASK(abort_on_five);
+
+long unregistered(long x) { return x; }
+
+static_assert(mr::Executor<mr::ProcessPoolExecutor>);
+
+/// Code written once against the executor interface.
+template <mr::Executor E>
+long sum_of_squares(E& executor, long n) {
+  std::vector<long> inputs(static_cast<std::size_t>(n));
+  std::iota(inputs.begin(), inputs.end(), 0L);
+  long total = executor.submit(square, n).result();
+  for (long r : executor.map(square, inputs, {.chunksize = 16})) total += r;
+  return total;
+}
+
+TEST(ProcessPoolExecutor, SwitchingExecutorsIsAOneLineChange) {
+  mr::ProcessPoolExecutor processes(2);
+  mr::ThreadPoolExecutor threads(2);
+  EXPECT_EQ(processes.max_workers(), 2u);
+  EXPECT_EQ(sum_of_squares(processes, 1000), sum_of_squares(threads, 1000));
+  EXPECT_EQ(sum_of_squares(processes, 1000), 332'833'500L + 1'000'000L);
+}
+
+TEST(ProcessPoolExecutor, SubmitResultAndRemoteExceptions) {
+  mr::ProcessPoolExecutor executor(2);
+  auto ok = executor.submit(square, 11L);
+  auto bad = executor.submit(fail_on_three, 3L);
+  EXPECT_EQ(ok.result(10s), 121);
+  try {
+    bad.result(10s);
+    FAIL() << "expected RemoteError";
+  } catch (const mr::RemoteError& e) {
+    EXPECT_NE(e.type_name().find("invalid_argument"), std::string::npos) << e.type_name();
+    EXPECT_EQ(e.remote_message(), "three is not allowed");
+  }
+  EXPECT_NE(bad.exception(), nullptr);
+  EXPECT_EQ(executor.submit(square, 2L).result(10s), 4) << "the executor keeps working after an exception";
+  EXPECT_THROW(executor.submit(unregistered, 1L), mr::UsageError);
+}
+
+TEST(ProcessPoolExecutor, CancelSucceedsOnlyWhilePending) {
+  mr::ProcessPoolExecutor executor(1);
+  auto slow = executor.submit(sleep_ms, 400L);
+  for (int i = 0; i < 200 && !slow.running(); ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(slow.running());
+  // More tasks than the worker may hold: the last ones stay pending in the parent.
+  std::vector<mr::Future<long>> queued;
+  for (long i = 0; i < 3000; ++i) queued.push_back(executor.submit(square, i));
+  EXPECT_FALSE(slow.cancel());
+  EXPECT_TRUE(queued.back().cancel());
+  EXPECT_TRUE(queued.back().cancelled());
+  EXPECT_THROW(queued.back().result(), mr::CancelledError);
+  EXPECT_EQ(slow.result(10s), 400);
+  EXPECT_EQ(queued.front().result(10s), 0);
+}
+
+TEST(ProcessPoolExecutor, TimeoutsOnResultAndMap) {
+  mr::ProcessPoolExecutor executor(1);
+  auto slow = executor.submit(sleep_ms, 300L);
+  EXPECT_THROW(slow.result(20ms), mr::TimeoutError);
+  EXPECT_EQ(slow.result(10s), 300);
+  auto results = executor.map(sleep_ms, std::vector<long>{1, 400}, {.timeout = 100ms});
+  auto it = results.begin();
+  EXPECT_EQ(*it, 1);
+  EXPECT_THROW(++it, mr::TimeoutError);
+}
+
+TEST(ProcessPoolExecutor, MapKeepsInputOrderForEveryChunksize) {
+  mr::ProcessPoolExecutor executor(2);
+  std::vector<long> inputs(101);
+  std::iota(inputs.begin(), inputs.end(), -50L);
+  for (std::size_t chunksize : {1u, 7u, 200u}) {
+    auto results = executor.map(square, inputs, {.chunksize = chunksize}).to_vector();
+    ASSERT_EQ(results.size(), inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) EXPECT_EQ(results[i], inputs[i] * inputs[i]);
+  }
+  auto failing = executor.map(fail_on_three, std::vector<long>{1, 2, 3, 4}, {.chunksize = 2});
+  auto it = failing.begin();
+  EXPECT_EQ(*it, 1);
+  ++it;
+  EXPECT_EQ(*it, 2);
+  EXPECT_THROW(++it, mr::RemoteError);
+}
+
+TEST(ProcessPoolExecutor, WaitAndAsCompletedOnProcessFutures) {
+  mr::ProcessPoolExecutor executor(2);
+  std::vector<mr::Future<long>> futures{executor.submit(sleep_ms, 300L), executor.submit(sleep_ms, 1L)};
+  auto [done, not_done] = mr::wait(futures, mr::ReturnWhen::first_completed, 10s);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].result(), 1);
+  std::vector<long> order;
+  for (const auto& f : mr::as_completed(futures, 10s)) order.push_back(f.result());
+  EXPECT_EQ(order, (std::vector<long>{1, 300}));
+}
+
+TEST(ProcessPoolExecutor, ShutdownCancelsPendingAndRefusesNewWork) {
+  mr::ProcessPoolExecutor executor(1);
+  auto slow = executor.submit(sleep_ms, 200L);
+  for (int i = 0; i < 200 && !slow.running(); ++i) std::this_thread::sleep_for(1ms);
+  std::vector<mr::Future<long>> queued;
+  for (long i = 0; i < 3000; ++i) queued.push_back(executor.submit(square, i));
+  executor.shutdown(/*wait=*/true, /*cancel_futures=*/true);
+  EXPECT_EQ(slow.result(), 200);
+  EXPECT_TRUE(queued.back().cancelled());
+  for (const auto& f : queued) EXPECT_TRUE(f.done());
+  EXPECT_THROW(executor.submit(square, 1L), mr::StateError);
+}
+
+TEST(ProcessPoolExecutor, RunInExecutorAndGatherOverProcesses) {
+  mr::ProcessPoolExecutor executor(2);
+  asio::io_context loop;
+  long total = 0;
+  std::string error;
+  asio::co_spawn(loop, [&]() -> asio::awaitable<void> {
+    std::vector<asio::awaitable<long>> calls;
+    for (long i = 0; i < 10'000; ++i) calls.push_back(mr::run_in_executor(executor, square, i));
+    for (long v : co_await mr::gather(std::move(calls))) total += v;
+    auto [a, b] = co_await mr::gather(mr::run_in_executor(executor, square, 3L),
+                                      mr::run_in_executor(executor, sleep_ms, 2L));
+    total += a + b;
+    try {
+      co_await mr::run_in_executor(executor, fail_on_three, 3L);
+    } catch (const mr::RemoteError& e) {
+      error = e.remote_message();
+    }
+  }, asio::detached);
+  loop.run();
+  EXPECT_EQ(total, 333'283'335'000L + 9 + 2);
+  EXPECT_EQ(error, "three is not allowed");
+}
+
+// A worker that dies fails the map with BrokenPool (Python: BrokenProcessPool); the parent
+// survives (singleton mode only: under mpirun the dead worker takes the job down).
+TEST(ProcessPoolExecutorCrash, WorkerDeathDuringMapGivesBrokenPool) {
+  mr::ProcessPoolExecutor executor(2);
+  std::vector<long> inputs(40);
+  std::iota(inputs.begin(), inputs.end(), 0L);
+  auto results = executor.map(abort_on_five, inputs);
+  bool broken = false;
+  try {
+    for (long r : results) (void)r;
+  } catch (const mr::BrokenPool&) {
+    broken = true;
+  }
+  EXPECT_TRUE(broken);
+  for (int i = 0; i < 500 && !executor.broken(); ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(executor.broken());
+  EXPECT_THROW(executor.submit(square, 1L).result(10s), mr::BrokenPool);
+}
+
+}  // namespace
