@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""The pool engine (`mapreduce --workers N`) against an independent Python oracle and against
+the SPMD engine (`mpirun -np N mapreduce`), byte for byte, on generated data.
+
+usage: pool_engine_test.py MAPREDUCE MPIEXEC WORKERS
+"""
+import gzip
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+
+MAPREDUCE, MPIEXEC, WORKERS = sys.argv[1], sys.argv[2], int(sys.argv[3])
+CHUNK_LINES = "997"  # small, so there are many map tasks and several merge levels
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+        print("FAIL:", message, file=sys.stderr)
+
+
+# ---------------------------------------------------------------- oracle
+ALNUM = re.compile(rb"[A-Za-z0-9\x80-\xff]+")
+
+
+def words(data, mode):
+    if mode == "whitespace":
+        return data.split()
+    return [w.translate(bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"))
+            for w in ALNUM.findall(data)]
+
+
+def oracle_counts(data, job, mode):
+    if job == "wordcount":
+        return Counter(words(data, mode))
+    counts = Counter()
+    for line in data.split(b"\n"):
+        if line:
+            fields = line.split(b"\t")
+            counts[fields[0]] += int(fields[2])
+    return counts
+
+
+def ordered(counts):
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def lines_of(items):
+    return b"".join(k + b"\t" + str(v).encode() + b"\n" for k, v in items)
+
+
+# ---------------------------------------------------------------- data
+rng = random.Random(20260424 + WORKERS)
+tmp = tempfile.mkdtemp(prefix="pool_engine_test_")
+vocab = [b"w%d" % i for i in range(3000)] + [b"Apple", b"apple", b"APPLE,", b"\xc3\x84pfel", b"x-y", b"a\x0bb"]
+
+
+def text_lines(n):
+    out = []
+    for _ in range(n):
+        out.append(b" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 9))) + rng.choice([b"", b" ", b"\t"]))
+    return b"\n".join(out)
+
+
+os.makedirs(os.path.join(tmp, "dir", "sub"))
+parts = [text_lines(6000), text_lines(4000) + b"\n", text_lines(50)]  # the first lacks a final newline
+for name, data in zip(["dir/a.txt", "dir/sub/b.txt", "dir/c.txt"], parts):
+    with open(os.path.join(tmp, name), "wb") as f:
+        f.write(data)
+with gzip.open(os.path.join(tmp, "g.txt.gz"), "wb") as f:
+    f.write(text_lines(5000) + b"\n")
+stdin_data = text_lines(3000) + b"\n"
+
+ngram_lines = []
+for i in range(4000):
+    gram = b"ng%04d" % (i // 7) if i % 50 else b"\xc3\xa9t\xc3\xa9_%d" % i
+    ngram_lines.append(gram + b"\t%d\t%d\t%d" % (1800 + i % 200, rng.randint(1, 10**6), rng.randint(1, 9)))
+ngram_lines.sort()
+with open(os.path.join(tmp, "ngrams.tsv"), "wb") as f:
+    f.write(b"\n".join(ngram_lines) + b"\n")
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+all_text = b"".join(read(os.path.join(tmp, p)) + (b"\n" if not read(os.path.join(tmp, p)).endswith(b"\n") else b"")
+                    for p in ["dir/a.txt", "dir/c.txt", "dir/sub/b.txt"])
+
+
+# ---------------------------------------------------------------- runs
+def run(args, engine, stdin=b""):
+    if engine == "pool":
+        cmd = [MAPREDUCE, "--workers", str(WORKERS), "--chunk-lines", CHUNK_LINES] + args
+    else:
+        cmd = [MPIEXEC, "-np", str(WORKERS), "--oversubscribe", MAPREDUCE] + args
+    return subprocess.run(cmd, input=stdin, capture_output=True, timeout=120)
+
+
+def compare(label, args, data, job, mode, stdin=b""):
+    expected = ordered(oracle_counts(data, job, mode))
+    outputs = {}
+    for engine in ("pool", "spmd"):
+        out_file = os.path.join(tmp, "%s.%s.out" % (label, engine))
+        result = run(args + ["--output", out_file, "--top", "5", "--query", "w7", "--query", "absent"], engine, stdin)
+        check(result.returncode == 0, "%s/%s exit %d: %s" % (label, engine, result.returncode, result.stderr[-500:]))
+        if result.returncode != 0:
+            return
+        outputs[engine] = (read(out_file), result.stdout)
+    pool_file, pool_stdout = outputs["pool"]
+    check(pool_file == lines_of(expected), "%s: pool output differs from the oracle" % label)
+    top = lines_of(expected[:5]) + b"w7\t%d\nabsent\t0\n" % dict(expected).get(b"w7", 0)
+    check(pool_stdout == top, "%s: pool --top/--query differ from the oracle" % label)
+    check(outputs["pool"] == outputs["spmd"], "%s: pool and SPMD engines differ" % label)
+
+
+compare("whitespace", [os.path.join(tmp, "dir")], all_text, "wordcount", "whitespace")
+compare("alnum", ["--words", "alnum", os.path.join(tmp, "dir")], all_text, "wordcount", "alnum")
+compare("ngram", ["--job", "ngram", os.path.join(tmp, "ngrams.tsv")], read(os.path.join(tmp, "ngrams.tsv")),
+        "ngram", "whitespace")
+compare("gz+stdin", [os.path.join(tmp, "g.txt.gz"), "-"],
+        gzip.decompress(read(os.path.join(tmp, "g.txt.gz"))) + stdin_data, "wordcount", "whitespace", stdin_data)
+
+# --progress: the reporter coroutine's last line counts every map task.
+result = run(["--progress", os.path.join(tmp, "dir")], "pool")
+chunks = sum(-(-len(read(os.path.join(tmp, p)).splitlines()) // int(CHUNK_LINES))
+             for p in ["dir/a.txt", "dir/c.txt", "dir/sub/b.txt"])
+check(b"Finished %d/%d map operations\n" % (chunks, chunks) in result.stderr,
+      "--progress: no final 'Finished %d/%d map operations' line in %r" % (chunks, chunks, result.stderr[-300:]))
+
+# Bad input: one line naming file:line, non-zero exit, no output file.
+bad = os.path.join(tmp, "bad.tsv")
+with open(bad, "wb") as f:
+    f.write(b"\n".join(ngram_lines[:2500]) + b"\nnot an ngram line\n" + b"\n".join(ngram_lines[2500:]) + b"\n")
+out_file = os.path.join(tmp, "bad.out")
+result = run(["--job", "ngram", "--output", out_file, bad], "pool")
+errors = [l for l in result.stderr.decode(errors="replace").splitlines() if "error" in l]
+check(result.returncode != 0, "bad input: exit code 0")
+check(len(errors) == 1 and ("%s:2501:" % bad) in errors[0], "bad input: expected one error naming %s:2501, got %r" % (bad, errors))
+check(not os.path.exists(out_file), "bad input: an output file was written")
+
+if failures:
+    print("%d check(s) failed (data kept in %s)" % (len(failures), tmp), file=sys.stderr)
+    sys.exit(1)
+subprocess.run(["rm", "-rf", tmp])
+print("pool engine == oracle == SPMD engine at %d worker(s)" % WORKERS)
