@@ -58,10 +58,7 @@ class JobMapper {
 };
 
 /// Maps the lines that byte range [begin, end) of `path` owns (see partition.hpp) into
-/// `table`, reading the file through a memory map in windows it releases as it goes.
-/// `on_progress(bytes_done)` is called after each window when given.
-void map_file_range(JobMapper& mapper, const std::string& path, std::uint64_t begin,
-                    std::uint64_t end, void (*on_progress)(std::uint64_t, void*) = nullptr,
-                    void* progress_context = nullptr);
+/// the mapper's table (convenience over for_each_block_in_range in local_blocks.hpp).
+void map_file_range(JobMapper& mapper, const std::string& path, std::uint64_t begin, std::uint64_t end);
 
 }  // namespace mr::detail

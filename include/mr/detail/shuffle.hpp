@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "mr/detail/hash_table.hpp"
+#include "mr/detail/mpi_check.hpp"
 #include "mr/error.hpp"
 
 namespace mr::detail {
@@ -99,6 +100,34 @@ std::vector<ByteBuffer> gatherv_bytes(MPI_Comm comm, const ByteBuffer& send, int
 /// bytes at a time (at least 1).
 inline std::uint64_t rounds_for(std::uint64_t bytes, std::uint64_t per_round) noexcept {
   return bytes == 0 ? 1 : (bytes + per_round - 1) / per_round;
+}
+
+/// Owner-side reduce: sends every key of `local` to its owner rank (all-to-all), merges
+/// what this rank owns, then gathers all owners' entries into `result` on rank 0 (left
+/// empty elsewhere). `local` is emptied. Collective.
+template <class Reduce>
+void reduce_to_root(MPI_Comm comm, BasicStringTable<Reduce>& local, BasicStringTable<Reduce>& result,
+                    std::uint64_t limit = INT_MAX) {
+  int size = 1;
+  MR_MPI_CALL(MPI_Comm_size, comm, &size);
+  if (size == 1) {
+    std::swap(result, local);
+    return;
+  }
+  auto received = alltoallv_bytes(comm, partition_table(local, size), limit);
+  local.clear();
+  BasicStringTable<Reduce> owned(1 << 14, local.reducer());
+  for (auto& buffer : received) {
+    merge_buffer(std::string_view(buffer.data(), buffer.size()), owned);
+    ByteBuffer().swap(buffer);
+  }
+  const ByteBuffer serialized = serialize_table(owned);
+  owned.clear();
+  auto gathered = gatherv_bytes(comm, serialized, 0, limit);
+  for (auto& buffer : gathered) {
+    merge_buffer(std::string_view(buffer.data(), buffer.size()), result);
+    ByteBuffer().swap(buffer);
+  }
 }
 
 }  // namespace mr::detail

@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "mr/detail/input.hpp"
+#include "mr/detail/local_blocks.hpp"
 #include "mr/detail/ngram.hpp"
-#include "mr/detail/partition.hpp"
 #include "mr/detail/tokenize.hpp"
 #include "mr/error.hpp"
 
@@ -33,10 +32,21 @@ void JobMapper::finish() { flush_pending(); }
 void JobMapper::map_block(std::string_view block, const BlockOrigin& origin) {
   stats_.bytes += block.size();
   if (config_.job == JobKind::WordCount) {
-    auto add = [this](std::string_view word) { table_.add(word, 1); };
-    stats_.records += config_.words == WordMode::Whitespace
-                          ? for_each_whitespace_token(block, add)
-                          : for_each_alnum_token(block, add, scratch_);
+    // Views into `block` stay valid until flush(); lower-cased words live in scratch_ only
+    // for the call, so those are copied.
+    PrefetchingAdder<CountTable> adder(table_);
+    if (config_.words == WordMode::Whitespace) {
+      stats_.records += for_each_whitespace_token(block, [&](std::string_view word) { adder.add(word, 1); });
+    } else {
+      stats_.records += for_each_alnum_token(
+          block,
+          [&](std::string_view word) {
+            if (word.data() == scratch_.data()) adder.add_copy(word, 1);
+            else adder.add(word, 1);
+          },
+          scratch_);
+    }
+    adder.flush();
     return;
   }
   const char* p = block.data();
@@ -65,24 +75,9 @@ void JobMapper::map_block(std::string_view block, const BlockOrigin& origin) {
   stats_.records += records;
 }
 
-void map_file_range(JobMapper& mapper, const std::string& path, std::uint64_t begin, std::uint64_t end,
-                    void (*on_progress)(std::uint64_t, void*), void* progress_context) {
-  // Windows bound how much of the mapping is resident at once; each ends on a line start.
-  constexpr std::uint64_t window = 32u << 20;
-  MappedFile file(path);
-  const std::string_view text = file.text();
-  const std::uint64_t stop = first_line_start(text, end);
-  std::uint64_t at = first_line_start(text, begin);
-  const BlockOrigin origin{path, text.data(), 0};
-  while (at < stop) {
-    const std::uint64_t next = std::max(first_line_start(text, std::min(stop, at + window)), at + 1);
-    const std::uint64_t window_end = std::min(next, stop);
-    file.will_need(window_end, std::min(stop, window_end + window));
-    mapper.map_block(text.substr(at, window_end - at), origin);
-    file.release(at, window_end);
-    if (on_progress) on_progress(window_end - at, progress_context);
-    at = window_end;
-  }
+void map_file_range(JobMapper& mapper, const std::string& path, std::uint64_t begin, std::uint64_t end) {
+  for_each_block_in_range(path, begin, end,
+                          [&](std::string_view lines, const BlockOrigin& origin) { mapper.map_block(lines, origin); });
 }
 
 }  // namespace mr::detail

@@ -1,0 +1,43 @@
+#pragma once
+/// \file local_blocks.hpp
+/// The read side of the SPMD engine, shared by the `mapreduce` program and the typed
+/// mr::map_reduce API: every rank receives the blocks of whole lines it owns.
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mr/detail/job_mapper.hpp"
+
+namespace mr::detail {
+
+/// Receives one block of whole lines (the last may lack '\n') and where it came from.
+using BlockCallback = std::function<void(std::string_view lines, const BlockOrigin& origin)>;
+
+/// Options of for_each_local_block().
+struct LocalBlockOptions {
+  std::uint64_t chunk_bytes = 0;  ///< partition piece size; 0: automatic
+  /// Called on rank 0 once the plan is known with the bytes rank 0 will map in place.
+  std::function<void(std::uint64_t)> on_plan;
+};
+
+/// Collective over `comm`: rank 0 discovers `inputs` (errors are agreed on), every rank
+/// derives the same partition plan, then each rank calls `on_block` for its own byte
+/// ranges of regular files (memory-mapped in windows) and for its pieces of streamed
+/// inputs (stdin, .gz: read by rank 0 and scattered in bounded rounds). If any rank's
+/// on_block throws, every rank throws the lowest failing rank's error (agree_on_error)
+/// after the read phase; a failed rank maps nothing more.
+void for_each_local_block(MPI_Comm comm, const std::vector<std::string>& inputs,
+                          const LocalBlockOptions& options, const BlockCallback& on_block);
+
+/// Maps the lines that byte range [begin, end) of `path` owns, through a memory map read
+/// in windows (released as it goes, so resident memory stays bounded), calling on_block
+/// for each window.
+void for_each_block_in_range(const std::string& path, std::uint64_t begin, std::uint64_t end,
+                             const BlockCallback& on_block);
+
+}  // namespace mr::detail
