@@ -8,3 +8,4 @@
 #include "mr/executor.hpp"
 #include "mr/thread_pool_executor.hpp"
 #include "mr/asio.hpp"
+#include "mr/mapreduce.hpp"
