@@ -1,11 +1,161 @@
-// Placeholder until the process-pool module lands: a spawned worker just disconnects.
+// The serving loop of a spawned pool worker (called by mr::Runtime in the child).
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+
+#include "mr/detail/backoff.hpp"
+#include "mr/detail/mpi_check.hpp"
+#include "mr/detail/pool_transport.hpp"
+#include "mr/detail/registry.hpp"
 #include "mr/detail/worker.hpp"
+#include "mr/error.hpp"
 
 namespace mr::detail {
 
+std::string this_host();  // pool_core.cpp
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// A result batch is sent when the task batch ends, or earlier once its oldest result has
+/// waited this long, so a slow task late in a batch does not hold back finished ones.
+constexpr auto kResultFlushDelay = std::chrono::microseconds(500);
+/// How often an idle worker checks that its parent still lives (no orphans if it was killed).
+constexpr auto kParentCheckInterval = std::chrono::milliseconds(200);
+
+void run_task(const TaskMessage& task, Bytes& out, ResultStatus& status) {
+  const std::size_t start = out.size();
+  try {
+    Invoker invoker = Registry::instance().find(task.name);
+    if (invoker == nullptr) {
+      throw UsageError("task '" + std::string(task.name) +
+                       "' is not registered in the worker executable (is its MR_TASK in a file "
+                       "linked into this program?)");
+    }
+    if (task.kind == TaskKind::chunk) {
+      const auto items = decode_chunk(task.payload);
+      Encoder encoder(out);
+      encoder.u64(items.size());
+      for (std::string_view item : items) {
+        // Length-prefix each item's result in place: reserve, encode, patch.
+        const std::size_t at = out.size();
+        encoder.u64(0);
+        invoker(item, out);
+        const std::uint64_t length = out.size() - at - sizeof(std::uint64_t);
+        std::memcpy(out.data() + at, &length, sizeof(length));
+      }
+    } else {
+      invoker(task.payload, out);
+    }
+    status = ResultStatus::ok;
+  } catch (...) {
+    out.resize(start);
+    out += encode_error(describe_current_exception());
+    status = ResultStatus::error;
+  }
+}
+
+class WorkerLoop {
+ public:
+  explicit WorkerLoop(MPI_Comm parent) : parent_(parent), outbox_(parent) {}
+
+  int run() {
+    outbox_.send(0, Tag::hello, encode_hello({static_cast<std::int64_t>(getpid()), this_host()}));
+    Backoff backoff;
+    auto last_parent_check = Clock::now();
+    Message message;
+    while (!stopping_) {
+      if (try_receive(parent_, message)) {
+        handle(message);
+        backoff.reset();
+        continue;
+      }
+      if (outbox_.progress()) backoff.reset();
+      if (Clock::now() - last_parent_check > kParentCheckInterval) {
+        last_parent_check = Clock::now();
+        if (!parent_alive()) std::_Exit(EXIT_FAILURE);  // no orphans; MPI cannot finish cleanly
+      }
+      backoff.pause();
+    }
+    while (!outbox_.empty()) {
+      outbox_.progress();
+      sched_yield();
+    }
+    MR_MPI_CALL(MPI_Comm_disconnect, &parent_);
+    return EXIT_SUCCESS;
+  }
+
+ private:
+  void handle(const Message& message) {
+    switch (message.tag) {
+      case Tag::config:
+        config_ = decode_config(message.data);
+        break;
+      case Tag::tasks:
+        run_batch(message.data);
+        break;
+      case Tag::stop:
+        stopping_ = true;
+        break;
+      default:
+        throw WireError("mr worker: unexpected message tag " + std::to_string(static_cast<int>(message.tag)));
+    }
+  }
+
+  void run_batch(std::string_view data) {
+    const auto tasks = decode_tasks(data);
+    Bytes results;
+    begin_batch(results);
+    std::uint32_t count = 0;
+    Clock::time_point oldest{};
+    Bytes value;
+    for (const TaskMessage& task : tasks) {
+      value.clear();
+      ResultStatus status = ResultStatus::ok;
+      run_task(task, value, status);
+      append_result(results, {task.id, status, value});
+      if (count++ == 0) oldest = Clock::now();
+      if (Clock::now() - oldest > kResultFlushDelay) {
+        flush(results, count);
+      }
+      outbox_.progress();
+    }
+    flush(results, count);
+  }
+
+  void flush(Bytes& results, std::uint32_t& count) {
+    if (count == 0) return;
+    finish_batch(results, count);
+    outbox_.send(0, Tag::results, std::move(results));
+    begin_batch(results);
+    count = 0;
+  }
+
+  bool parent_alive() const {
+    if (config_.parent_pid <= 0 || config_.parent_host != this_host()) return true;
+    return kill(static_cast<pid_t>(config_.parent_pid), 0) == 0 || errno == EPERM;
+  }
+
+  MPI_Comm parent_;
+  Outbox outbox_;
+  PoolConfig config_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
 int serve_spawned_worker(MPI_Comm parent) {
-  MPI_Comm_disconnect(&parent);
-  return 0;
+  MR_MPI_CALL(MPI_Comm_set_errhandler, parent, MPI_ERRORS_RETURN);
+  try {
+    return WorkerLoop(parent).run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mr worker %d: %s\n", static_cast<int>(getpid()), e.what());
+    return EXIT_FAILURE;
+  }
 }
 
 }  // namespace mr::detail

@@ -1,0 +1,586 @@
+#include "mr/detail/pool_core.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "mr/detail/backoff.hpp"
+#include "mr/detail/mpi_check.hpp"
+#include "mr/detail/pool_transport.hpp"
+#include "mr/detail/registry.hpp"
+#include "mr/runtime.hpp"
+
+namespace mr::detail {
+
+std::string this_host() {
+  char name[HOST_NAME_MAX + 1] = {};
+  gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+int default_pool_size() {
+  // Only trust the universe size under a launcher: a singleton reports its own guess.
+  if (std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr) {
+    int* universe = nullptr;
+    int flag = 0;
+    int world = 1;
+    MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_UNIVERSE_SIZE, &universe, &flag);
+    MPI_Comm_size(MPI_COMM_WORLD, &world);
+    if (flag && universe != nullptr && *universe - world > 0) return *universe - world;
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// A process we cannot signal, or a zombie waiting to be reaped, is dead.
+bool process_alive(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno != EPERM) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;  // no procfs: trust kill()
+  const auto close = line.rfind(')');
+  if (close == std::string::npos || close + 2 >= line.size()) return true;
+  const char state = line[close + 2];
+  return state != 'Z' && state != 'X';
+}
+
+std::string self_executable() {
+  char path[PATH_MAX + 1] = {};
+  const ssize_t n = readlink("/proc/self/exe", path, PATH_MAX);
+  if (n <= 0) throw BrokenPool("mr: cannot find this program's executable (/proc/self/exe) to spawn workers");
+  return std::string(path, static_cast<std::size_t>(n));
+}
+
+struct Worker {
+  int rank = 0;
+  pid_t pid = 0;
+  bool local = false;
+  bool ready = false;
+  struct Sent {
+    std::uint64_t id;
+    std::shared_ptr<Completion> completion;  // null: the initializer
+  };
+  std::deque<Sent> in_flight;        // answered in this order
+  std::deque<std::uint32_t> batches;  // tasks left per batch sent
+};
+
+enum class Phase { starting, running, draining, finished };
+
+}  // namespace
+
+struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
+  explicit Impl(PoolCoreOptions opts) : options(std::move(opts)) {}
+
+  PoolCoreOptions options;
+  int size = 0;
+
+  // ---- shared with submitters (mutex) ----
+  mutable std::mutex mutex;
+  std::condition_variable wake;     // the progress thread sleeps here when idle
+  std::condition_variable stopped;  // phase == finished
+  std::deque<Job> incoming;
+  bool progress_sleeping = false;
+  bool closed = false;
+  bool cancel_pending = false;
+  bool terminate_requested = false;
+  bool abandoned = false;  // the constructor gave up waiting for start-up
+  Phase phase = Phase::starting;
+  std::string broken_reason;
+  std::string start_error;
+  std::vector<pid_t> pids;
+  std::atomic<bool> broken{false};
+
+  // ---- callback thread ----
+  std::mutex callback_mutex;
+  std::condition_variable callback_wake;
+  std::deque<Callbacks> callback_queue;
+  bool callbacks_stop = false;
+  std::thread callback_thread;
+  std::thread progress_thread;
+  std::once_flag join_once;
+
+  // ---- progress thread only ----
+  MPI_Comm self = MPI_COMM_NULL;
+  MPI_Comm inter = MPI_COMM_NULL;
+  std::unique_ptr<Outbox> outbox;
+  std::vector<Worker> workers;
+  std::deque<Job> pending;
+  std::uint64_t next_id = 1;
+  std::size_t in_flight_total = 0;
+
+  void post_callbacks(Callbacks callbacks) {
+    if (callbacks.empty()) return;
+    {
+      std::lock_guard lock(callback_mutex);
+      callback_queue.push_back(std::move(callbacks));
+    }
+    callback_wake.notify_one();
+  }
+
+  void callback_loop() {
+    for (;;) {
+      Callbacks batch;
+      {
+        std::unique_lock lock(callback_mutex);
+        callback_wake.wait(lock, [&] { return callbacks_stop || !callback_queue.empty(); });
+        if (callback_queue.empty()) return;
+        batch = std::move(callback_queue.front());
+        callback_queue.pop_front();
+      }
+      run_callbacks(batch);
+    }
+  }
+
+  // ---------------------------------------------------------------- start-up
+  void spawn() {
+    MR_MPI_CALL(MPI_Comm_dup, MPI_COMM_SELF, &self);
+    MR_MPI_CALL(MPI_Comm_set_errhandler, self, MPI_ERRORS_RETURN);
+    const std::string command = self_executable();
+    std::vector<int> codes(static_cast<std::size_t>(size), MPI_SUCCESS);
+    const int rc = MPI_Comm_spawn(command.c_str(), MPI_ARGV_NULL, size, MPI_INFO_NULL, 0, self, &inter,
+                                  codes.data());
+    if (rc != MPI_SUCCESS || std::any_of(codes.begin(), codes.end(), [](int c) { return c != MPI_SUCCESS; })) {
+      const int code = rc != MPI_SUCCESS ? rc : *std::find_if(codes.begin(), codes.end(), [](int c) {
+        return c != MPI_SUCCESS;
+      });
+      char text[MPI_MAX_ERROR_STRING] = {};
+      int length = 0;
+      MPI_Error_string(code, text, &length);
+      throw BrokenPool("mr: could not start " + std::to_string(size) + " worker processes (MPI_Comm_spawn: " +
+                       std::string(text, static_cast<std::size_t>(length)) +
+                       "). If there are not enough slots, allow oversubscription "
+                       "(export OMPI_MCA_rmaps_base_oversubscribe=1, or mpirun --oversubscribe), "
+                       "give mpirun a larger host/slot list, or ask for fewer processes");
+    }
+    MR_MPI_CALL(MPI_Comm_set_errhandler, inter, MPI_ERRORS_RETURN);
+    outbox = std::make_unique<Outbox>(inter);
+    workers.resize(static_cast<std::size_t>(size));
+    const Bytes config = encode_config({static_cast<std::int64_t>(getpid()), this_host()});
+    for (int r = 0; r < size; ++r) {
+      workers[static_cast<std::size_t>(r)].rank = r;
+      outbox->send(r, Tag::config, config);
+      if (!options.initializer.empty()) {
+        Bytes batch;
+        begin_batch(batch);
+        append_task(batch, {0, TaskKind::initializer, options.initializer, options.initargs});
+        finish_batch(batch, 1);
+        outbox->send(r, Tag::tasks, std::move(batch));
+        workers[static_cast<std::size_t>(r)].in_flight.push_back({0, nullptr});
+        workers[static_cast<std::size_t>(r)].batches.push_back(1);
+        ++in_flight_total;
+      }
+    }
+    // Every worker reports its pid before anything else.
+    const std::string host = this_host();
+    int ready = 0;
+    Message message;
+    Backoff backoff;
+    while (ready < size) {
+      {
+        std::lock_guard lock(mutex);
+        if (abandoned) throw BrokenPool("abandoned");
+      }
+      outbox->progress();
+      if (!try_receive(inter, message)) {
+        backoff.pause();
+        continue;
+      }
+      if (message.tag != Tag::hello)
+        throw WireError("mr: a pool worker sent tag " + std::to_string(static_cast<int>(message.tag)) +
+                        " before reporting in");
+      const WorkerHello hello = decode_hello(message.data);
+      Worker& worker = workers.at(static_cast<std::size_t>(message.source));
+      worker.pid = static_cast<pid_t>(hello.pid);
+      worker.local = hello.host == host;
+      worker.ready = true;
+      ++ready;
+    }
+    std::lock_guard lock(mutex);
+    for (const Worker& worker : workers) pids.push_back(worker.local ? worker.pid : 0);
+  }
+
+  // ---------------------------------------------------------------- dispatch
+  bool dispatch() {
+    if (pending.empty()) return false;
+    bool any = false;
+    const std::size_t alive = workers.size();
+    for (Worker& worker : workers) {
+      if (pending.empty()) break;
+      if (worker.batches.size() >= options.batches_per_worker) continue;
+      // Share what is queued: small batches when little is queued (latency, balance), large
+      // ones under a flood (one message per many tasks).
+      const std::size_t want =
+          std::clamp<std::size_t>(pending.size() / (2 * alive), 1, options.max_batch_tasks);
+      Bytes batch;
+      begin_batch(batch);
+      std::uint32_t count = 0;
+      while (count < want && !pending.empty() && (count == 0 || batch.size() < options.max_batch_bytes)) {
+        Job job = std::move(pending.front());
+        pending.pop_front();
+        if (!job.completion->start()) continue;  // cancelled while queued
+        const std::uint64_t id = next_id++;
+        append_task(batch, {id, job.kind, job.name, job.payload});
+        worker.in_flight.push_back({id, std::move(job.completion)});
+        ++count;
+      }
+      if (count == 0) continue;
+      finish_batch(batch, count);
+      outbox->send(worker.rank, Tag::tasks, std::move(batch));
+      worker.batches.push_back(count);
+      in_flight_total += count;
+      any = true;
+    }
+    return any;
+  }
+
+  // ---------------------------------------------------------------- results
+  void handle(Message& message) {
+    if (message.tag != Tag::results)
+      throw WireError("mr: a pool worker sent unexpected tag " + std::to_string(static_cast<int>(message.tag)));
+    Worker& worker = workers.at(static_cast<std::size_t>(message.source));
+    for (const ResultMessage& result : decode_results(message.data)) {
+      if (worker.in_flight.empty() || worker.in_flight.front().id != result.id)
+        throw WireError("mr: a pool worker answered task " + std::to_string(result.id) + " out of order");
+      Worker::Sent sent = std::move(worker.in_flight.front());
+      worker.in_flight.pop_front();
+      --in_flight_total;
+      if (--worker.batches.front() == 0) worker.batches.pop_front();
+      if (!sent.completion) {  // the initializer
+        if (result.status == ResultStatus::error) {
+          const RemoteErrorInfo info = decode_error(result.payload);
+          throw BrokenPool("mr: the pool initializer '" + options.initializer + "' failed in a worker: " +
+                           info.type_name + ": " + info.message);
+        }
+        continue;
+      }
+      if (result.status == ResultStatus::ok) {
+        post_callbacks(sent.completion->succeed(result.payload));
+      } else {
+        RemoteErrorInfo info = decode_error(result.payload);
+        post_callbacks(sent.completion->fail(
+            std::make_exception_ptr(RemoteError(std::move(info.type_name), std::move(info.message)))));
+      }
+    }
+  }
+
+  void check_liveness() {
+    for (const Worker& worker : workers) {
+      if (!worker.local || process_alive(worker.pid)) continue;
+      throw BrokenPool("mr: worker process " + std::to_string(worker.pid) +
+                       " terminated abruptly (crash, abort, signal or exit); the pool is broken and its "
+                       "unfinished tasks failed: create a new pool");
+    }
+  }
+
+  // ---------------------------------------------------------------- failure and teardown
+  void fail_everything(const std::exception_ptr& error) {
+    for (Worker& worker : workers) {
+      for (auto& sent : worker.in_flight)
+        if (sent.completion) post_callbacks(sent.completion->fail(error));
+      worker.in_flight.clear();
+      worker.batches.clear();
+    }
+    in_flight_total = 0;
+    std::deque<Job> queued;
+    {
+      std::lock_guard lock(mutex);
+      queued.swap(incoming);
+    }
+    for (auto* jobs : {&pending, &queued}) {
+      for (Job& job : *jobs) post_callbacks(job.completion->fail(error));
+      jobs->clear();
+    }
+  }
+
+  /// Drops the workers without any collective call (they may be dead or stuck).
+  void kill_workers() {
+    for (const Worker& worker : workers)
+      if (worker.local && worker.pid > 0) kill(worker.pid, SIGKILL);
+    if (outbox) outbox->abandon();
+    // MPI_Comm_free is local in Open MPI; MPI_Comm_disconnect would wait for the dead.
+    if (inter != MPI_COMM_NULL) MPI_Comm_free(&inter);
+  }
+
+  void stop_workers() {
+    for (const Worker& worker : workers) outbox->send(worker.rank, Tag::stop, Bytes());
+    Backoff backoff;
+    auto last_check = Clock::now();
+    while (!outbox->empty()) {
+      if (outbox->progress()) continue;
+      if (Clock::now() - last_check > options.liveness_interval) {
+        last_check = Clock::now();
+        check_liveness();
+      }
+      backoff.pause();
+    }
+    MR_MPI_CALL(MPI_Comm_disconnect, &inter);
+  }
+
+  void finish(Phase) {
+    if (self != MPI_COMM_NULL) MPI_Comm_free(&self);
+    {
+      std::lock_guard lock(mutex);
+      phase = Phase::finished;
+    }
+    stopped.notify_all();
+    {
+      std::lock_guard lock(callback_mutex);
+      callbacks_stop = true;
+    }
+    callback_wake.notify_one();
+  }
+
+  void mark_broken(const std::string& reason) {
+    std::lock_guard lock(mutex);
+    if (broken_reason.empty()) broken_reason = reason;
+    closed = true;
+    broken = true;
+  }
+
+  // ---------------------------------------------------------------- the progress thread
+  void run(std::promise<void>& started) {
+    try {
+      spawn();
+    } catch (const std::exception& e) {
+      bool gave_up = false;
+      {
+        std::lock_guard lock(mutex);
+        gave_up = abandoned;
+        start_error = e.what();
+      }
+      if (inter != MPI_COMM_NULL) kill_workers();
+      if (!gave_up) started.set_exception(std::current_exception());
+      finish(Phase::finished);
+      return;
+    }
+    {
+      std::lock_guard lock(mutex);
+      phase = Phase::running;
+    }
+    started.set_value();
+    try {
+      loop();
+      stop_workers();
+    } catch (const std::exception& e) {
+      const bool terminated = [&] {
+        std::lock_guard lock(mutex);
+        return terminate_requested;
+      }();
+      const std::string reason = terminated ? "mr: the pool was terminated before the task finished" : e.what();
+      mark_broken(reason);
+      if (!terminated) std::fprintf(stderr, "%s\n", reason.c_str());
+      fail_everything(std::make_exception_ptr(BrokenPool(reason)));
+      kill_workers();
+    }
+    finish(Phase::finished);
+  }
+
+  struct Terminated {};
+
+  void loop() {
+    Backoff backoff;
+    auto last_check = Clock::now();
+    Message message;
+    for (;;) {
+      bool activity = false;
+      bool drained = false;
+      {
+        std::unique_lock lock(mutex);
+        if (terminate_requested) throw BrokenPool("terminated");
+        if (!incoming.empty()) {
+          if (pending.empty()) {
+            pending.swap(incoming);
+          } else {
+            for (auto& job : incoming) pending.push_back(std::move(job));
+            incoming.clear();
+          }
+          activity = true;
+        }
+        if (cancel_pending) {
+          cancel_pending = false;
+          lock.unlock();
+          for (Job& job : pending) post_callbacks(job.completion->cancel());
+          pending.clear();
+          lock.lock();
+        }
+        drained = closed && pending.empty() && in_flight_total == 0;
+      }
+      if (drained && outbox->empty()) return;
+
+      while (try_receive(inter, message)) {
+        handle(message);
+        activity = true;
+      }
+      if (dispatch()) activity = true;
+      if (outbox->progress()) activity = true;
+
+      const auto now = Clock::now();
+      if (now - last_check > options.liveness_interval) {
+        last_check = now;
+        check_liveness();
+      }
+      if (activity) {
+        backoff.reset();
+        continue;
+      }
+      if (in_flight_total == 0 && pending.empty() && outbox->empty() &&
+          backoff.idle_for() > BackoffConfig{}.spin_window) {
+        // Idle: sleep until a submission (checking liveness now and then).
+        std::unique_lock lock(mutex);
+        progress_sleeping = true;
+        wake.wait_for(lock, std::chrono::milliseconds(200),
+                      [&] { return !incoming.empty() || closed || terminate_requested || cancel_pending; });
+        progress_sleeping = false;
+        continue;
+      }
+      backoff.pause();
+    }
+  }
+
+  // ---------------------------------------------------------------- submitter side
+  void enqueue(std::vector<Job>& jobs) {
+    {
+      std::lock_guard lock(mutex);
+      if (broken) throw BrokenPool(broken_reason);
+      if (closed) throw StateError("mr: the pool is closed (close/shutdown/terminate was called): submit to a new pool");
+      for (Job& job : jobs) incoming.push_back(std::move(job));
+      if (!progress_sleeping) return;
+    }
+    wake.notify_one();
+  }
+
+  void join_threads() {
+    std::call_once(join_once, [&] {
+      if (progress_thread.joinable()) progress_thread.join();
+      if (callback_thread.joinable()) callback_thread.join();
+    });
+  }
+};
+
+PoolCore::PoolCore(PoolCoreOptions options) {
+  if (is_spawned_worker())
+    throw UsageError("mr: cannot create a process pool inside a pool worker (workers never spawn workers); "
+                     "run nested work in the calling task instead");
+  if (options.processes < 0)
+    throw UsageError("mr: the number of pool processes must be positive (or 0 for the default), got " +
+                     std::to_string(options.processes));
+  if (!options.initializer.empty() && Registry::instance().find(options.initializer) == nullptr)
+    throw UsageError("mr: pool initializer '" + options.initializer + "' is not a registered task: add MR_TASK");
+  impl_ = std::make_shared<Impl>(std::move(options));
+  Impl& impl = *impl_;
+  impl.size = impl.options.processes > 0 ? impl.options.processes : default_pool_size();
+  impl.callback_thread = std::thread([&impl] { impl.callback_loop(); });
+
+  auto started = std::make_shared<std::promise<void>>();
+  auto ready = started->get_future();
+  // The thread keeps Impl alive: if start-up hangs we give up on it and detach.
+  impl.progress_thread = std::thread([keep = impl_, started] { keep->run(*started); });
+  if (ready.wait_for(impl.options.start_timeout) == std::future_status::timeout) {
+    {
+      std::lock_guard lock(impl.mutex);
+      impl.abandoned = true;
+    }
+    impl.progress_thread.detach();
+    impl.callback_thread.detach();
+    const int size = impl.size;
+    impl_.reset();
+    throw BrokenPool("mr: " + std::to_string(size) +
+                     " pool workers did not start within the start timeout; check that the program "
+                     "can be spawned (MPI_Comm_spawn), that slots are available (oversubscription), "
+                     "or raise the timeout");
+  }
+  try {
+    ready.get();
+  } catch (...) {
+    impl.join_threads();
+    throw;
+  }
+}
+
+PoolCore::~PoolCore() {
+  if (!impl_) return;
+  try {
+    shutdown(true, false);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mr: error while shutting down a pool: %s\n", e.what());
+  }
+}
+
+void PoolCore::submit(TaskKind kind, std::string name, Bytes payload, std::shared_ptr<Completion> completion) {
+  std::vector<Job> jobs;
+  jobs.push_back({kind, std::move(name), std::move(payload), std::move(completion)});
+  impl_->enqueue(jobs);
+}
+
+void PoolCore::submit_many(std::vector<Job> jobs) { impl_->enqueue(jobs); }
+
+std::shared_ptr<SharedState<Bytes>> PoolCore::submit_raw(std::string name, Bytes payload) {
+  auto [state, completion] = make_task_state<Bytes>([](std::string_view bytes) { return Bytes(bytes); });
+  submit(TaskKind::call, std::move(name), std::move(payload), std::move(completion));
+  return state;
+}
+
+void PoolCore::shutdown(bool wait, bool cancel_futures) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->closed = true;
+    if (cancel_futures) impl_->cancel_pending = true;
+  }
+  impl_->wake.notify_one();
+  if (wait) join();
+}
+
+void PoolCore::terminate() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->closed = true;
+    impl_->terminate_requested = true;
+  }
+  impl_->wake.notify_one();
+  impl_->join_threads();
+}
+
+void PoolCore::join() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (!impl_->closed) throw StateError("mr: join() needs close(), shutdown() or terminate() first");
+  }
+  if (std::this_thread::get_id() == impl_->callback_thread.get_id())
+    throw UsageError("mr: join()/shutdown(wait) cannot be called from a result callback");
+  impl_->join_threads();
+}
+
+bool PoolCore::broken() const { return impl_->broken.load(); }
+
+std::string PoolCore::broken_reason() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->broken_reason;
+}
+
+bool PoolCore::closed() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->closed;
+}
+
+int PoolCore::processes() const { return impl_->size; }
+
+std::vector<int> PoolCore::worker_pids() const {
+  std::lock_guard lock(impl_->mutex);
+  return {impl_->pids.begin(), impl_->pids.end()};
+}
+
+}  // namespace mr::detail
