@@ -8,4 +8,6 @@
 #include "mr/executor.hpp"
 #include "mr/thread_pool_executor.hpp"
 #include "mr/asio.hpp"
+#include "mr/task.hpp"
+#include "mr/pool.hpp"
 #include "mr/mapreduce.hpp"
