@@ -4,7 +4,7 @@
 #   slurm_test.sh MR_ROOT MAPREDUCE_PROGRAM WORK_DIR
 set -euo pipefail
 (($# == 3)) || { echo "usage: $0 MR_ROOT MAPREDUCE_PROGRAM WORK_DIR" >&2; exit 2; }
-root=$(cd "$1" && pwd) program=$2 work=$3
+root=$(cd "$1" && pwd) program=$(realpath "$2") work=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 oracle=$here/oracle.py
 slurm=$root/scripts/slurm
@@ -45,7 +45,7 @@ run_job() {  # run_job LOG SCRIPT ARGS... (inside the fake allocation, like slur
   local log=$1
   shift
   env "${slurm_env[@]}" MR_ROOT="$root" MR_BIN="$program" MR_LAUNCHER="${MR_LAUNCHER:-$launcher}" \
-    bash "$@" >"$log" 2>&1 || { cat "$log" >&2; fail "$* exited with $?"; }
+    bash "$@" >"$log" 2>&1 || { local rc=$?; cat "$log" >&2; fail "$* exited with $rc"; }
 }
 same() {  # same EXPECTED ACTUAL
   cmp -s "$1" "$2" || { diff "$1" "$2" | head -20 >&2; fail "$2 differs from the oracle's $1"; }

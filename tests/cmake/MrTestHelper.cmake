@@ -14,6 +14,8 @@ set(MR_TEST_ENVIRONMENT
   # Several test binaries may run at once on a 2-core machine: never let ranks spin-wait
   # with all cores taken.
   OMPI_MCA_mpi_yield_when_idle=1)
+# Sanitizer builds add ASAN_OPTIONS/LSAN_OPTIONS/TSAN_OPTIONS (suppressions for Open MPI).
+include(${CMAKE_CURRENT_LIST_DIR}/../sanitizers/sanitizers.cmake OPTIONAL)
 
 set(MR_MPIEXEC_FLAGS --oversubscribe)
 
