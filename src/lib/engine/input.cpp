@@ -14,6 +14,12 @@
 namespace mr::detail {
 namespace {
 
+/// zlib's messages may start with "PATH: "; we add the path ourselves.
+std::string without_path(std::string message, const std::string& path) {
+  if (message.rfind(path + ": ", 0) == 0) message.erase(0, path.size() + 2);
+  return message;
+}
+
 std::uint64_t page_size() {
   static const auto size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   return size;
@@ -98,9 +104,14 @@ bool LineBlockReader::next(std::string& block, std::size_t target_bytes) {
         int code = 0;
         const char* message = ::gzerror(impl_->file, &code);
         throw InputError(impl_->name + ": read error: " +
-                         (code == Z_ERRNO ? std::strerror(errno) : message));
+                         (code == Z_ERRNO ? std::string(std::strerror(errno)) : without_path(message, impl_->name)));
       }
       if (n == 0) {
+        // A truncated gzip stream also ends in 0; zlib reports it only through gzerror().
+        int code = Z_OK;
+        const char* message = ::gzerror(impl_->file, &code);
+        if (code != Z_OK && code != Z_STREAM_END)
+          throw InputError(impl_->name + ": read error: " + without_path(message, impl_->name));
         impl_->eof = true;
         break;
       }

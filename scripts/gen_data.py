@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Deterministic (seeded) test data for mapreduce, streamed so GB outputs use little memory.
+
+  gen_data.py text  --size 500M [--seed 1] [--vocabulary 50000] -o data/text.txt
+      English-like prose: Zipf-distributed words (a few real function words at the top,
+      then syllable-built words), sentences with capitals and punctuation, ~70-byte lines.
+  gen_data.py ngram --size 1G [--seed 1] -o data/1gram.tsv
+      Google Books 1-gram v2 lines `ngram TAB year TAB match_count TAB volume_count`,
+      sorted like the published files (by ngram bytewise, then year), many years per
+      ngram, Zipf-ish counts.
+
+The output is written to a temporary file and renamed, and it is a pure function of the
+arguments.
+"""
+import argparse
+import itertools
+import os
+import random
+import sys
+
+COMMON = ("the of and to a in is that it was for on as with he be by at his I not this had "
+          "are but from or have an they which you were her she all their we one there been "
+          "has would when who will more if no out so said what up its about into than them "
+          "can only other new some could time these two may then do first any my now such "
+          "like our over man me even most made after also did many before must through back "
+          "years where much your way well down should because each just those people how too "
+          "little state good very make world still own see men work long get here between both "
+          "life being under never day same another know while last might us great old year off "
+          "come since against go came right used take three").split()
+ONSETS = ["", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w",
+          "y", "z", "bl", "br", "ch", "cl", "cr", "dr", "fl", "fr", "gl", "gr", "pl", "pr", "sh",
+          "sl", "sm", "sn", "sp", "st", "str", "th", "tr", "wh"]
+VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "ee", "ie", "oa", "oo", "ou", "y"]
+CODAS = ["", "", "", "n", "r", "s", "t", "l", "m", "nd", "ng", "nt", "rd", "rs", "st", "ck", "ll", "ss"]
+
+
+def parse_size(text):
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    text = text.strip().upper().rstrip("B")
+    unit = text[-1] if text and text[-1] in units else ""
+    return int(float(text[: len(text) - len(unit)]) * units[unit])
+
+
+def make_words(rng, count):
+    """`count` distinct pronounceable lower-case words."""
+    seen = set(COMMON)
+    words = list(COMMON)
+    while len(words) < count:
+        syllables = rng.choice((1, 1, 2, 2, 2, 3))
+        word = "".join(rng.choice(ONSETS) + rng.choice(VOWELS) + rng.choice(CODAS) for _ in range(syllables))
+        if word not in seen:
+            seen.add(word)
+            words.append(word)
+    return words[:count]
+
+
+def zipf_cum_weights(n, exponent):
+    return list(itertools.accumulate(1.0 / (rank ** exponent) for rank in range(1, n + 1)))
+
+
+def write_text(out, size, rng, vocabulary):
+    words = make_words(rng, vocabulary)
+    common = words[: len(COMMON)]
+    rest = words[len(COMMON):]
+    rng.shuffle(rest)  # popularity independent of generation order
+    words = common + rest
+    cum = zipf_cum_weights(len(words), 1.05)
+    written = 0
+    sentence_left = 0
+    while written < size:
+        batch = rng.choices(words, cum_weights=cum, k=60000)
+        lines, line, line_len = [], [], 0
+        for word in batch:
+            if sentence_left == 0:
+                sentence_left = rng.randint(5, 25)
+                word = word[:1].upper() + word[1:]
+            sentence_left -= 1
+            if sentence_left == 0:
+                word += "."
+            elif rng.random() < 0.06:
+                word += ","
+            line.append(word)
+            line_len += len(word) + 1
+            if line_len >= 70:
+                lines.append(" ".join(line))
+                line, line_len = [], 0
+        if line:
+            lines.append(" ".join(line))
+        chunk = ("\n".join(lines) + "\n").encode()
+        out.write(chunk)
+        written += len(chunk)
+
+
+def write_ngram(out, size, rng):
+    # ~1.3 KB per ngram on average: make enough sorted ngrams to reach `size`.
+    needed = max(16, int(size / 1000 * 1.3))
+    words = make_words(rng, needed)
+    variants = []
+    for word in words:
+        r = rng.random()
+        if r < 0.15:
+            word = word.capitalize()
+        elif r < 0.20:
+            word += rng.choice(("_NOUN", "_VERB", "_ADJ", "_ADV"))
+        elif r < 0.22:
+            word = word.upper()
+        variants.append(word.encode())
+    variants = sorted(set(variants))
+    written = 0
+    for ngram in variants:
+        popularity = rng.paretovariate(1.1)  # Zipf-ish: a few very frequent ngrams
+        first = rng.randint(1505, 2000) if popularity < 5 else rng.randint(1505, 1800)
+        years = [y for y in range(first, 2009) if rng.random() < min(0.95, 0.3 + popularity / 20)]
+        if not years:
+            years = [2008]
+        base = popularity * 3
+        lines = []
+        for year in years:
+            volumes = max(1, int(base * rng.random() + 1))
+            matches = volumes + int(base * 2 * rng.random())
+            lines.append(b"%s\t%d\t%d\t%d\n" % (ngram, year, matches, volumes))
+        chunk = b"".join(lines)
+        out.write(chunk)
+        written += len(chunk)
+        if written >= size:
+            break
+    if written < size:
+        sys.exit("gen_data.py: vocabulary too small for the requested size")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("kind", choices=("text", "ngram"))
+    parser.add_argument("--size", default="1M", help="bytes, with K/M/G suffix (default 1M)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--vocabulary", type=int, default=50000, help="distinct words for text (default 50000)")
+    parser.add_argument("-o", "--output", required=True, help="output file ('-' for stdout)")
+    args = parser.parse_args()
+    size = parse_size(args.size)
+    rng = random.Random(args.seed)
+    if args.output == "-":
+        out = sys.stdout.buffer
+        (write_text(out, size, rng, args.vocabulary) if args.kind == "text" else write_ngram(out, size, rng))
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    temp = args.output + ".tmp"
+    try:
+        with open(temp, "wb", buffering=1 << 20) as out:
+            (write_text(out, size, rng, args.vocabulary) if args.kind == "text" else write_ngram(out, size, rng))
+        os.replace(temp, args.output)
+    except BaseException:
+        if os.path.exists(temp):
+            os.remove(temp)
+        raise
+
+
+if __name__ == "__main__":
+    main()

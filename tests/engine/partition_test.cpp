@@ -1,0 +1,193 @@
+// Partitioning and record alignment: every line lands in exactly one range, for any
+// split, rank count and file layout.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "mr/detail/partition.hpp"
+#include "mr/error.hpp"
+
+using namespace mr::detail;
+
+namespace {
+
+std::vector<std::string> lines_of(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    out.emplace_back(text.substr(0, nl == std::string_view::npos ? text.size() : nl + 1));
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+  }
+  return out;
+}
+
+std::vector<InputFile> files_of(std::initializer_list<std::uint64_t> sizes) {
+  std::vector<InputFile> files;
+  int i = 0;
+  for (auto size : sizes) files.push_back({"f" + std::to_string(i++), size, InputKind::File});
+  return files;
+}
+
+}  // namespace
+
+TEST(Alignment, FirstLineStart) {
+  const std::string text = "ab\ncd\n\nef";
+  EXPECT_EQ(first_line_start(text, 0), 0u);
+  EXPECT_EQ(first_line_start(text, 1), 3u);
+  EXPECT_EQ(first_line_start(text, 3), 3u);  // byte 2 is '\n': a line starts at 3
+  EXPECT_EQ(first_line_start(text, 4), 6u);
+  EXPECT_EQ(first_line_start(text, 6), 6u);
+  EXPECT_EQ(first_line_start(text, 7), 7u);
+  EXPECT_EQ(first_line_start(text, 8), 9u);  // no final newline: end of text
+  EXPECT_EQ(first_line_start(text, 100), 9u);
+}
+
+TEST(Alignment, EveryLineExactlyOnceForEverySplit) {
+  for (const std::string text : {"a\nbb\nccc\n\ndddd\n", "no newline at all", "x\r\ny\r\nz", "\n\n\n", "long line here\nq"}) {
+    for (std::uint64_t piece = 1; piece <= text.size() + 1; ++piece) {
+      std::string joined;
+      std::vector<std::string> seen;
+      for (std::uint64_t b = 0; b < text.size(); b += piece) {
+        const auto lines = aligned_lines(text, b, std::min<std::uint64_t>(text.size(), b + piece));
+        joined += lines;
+      }
+      EXPECT_EQ(joined, text) << "piece " << piece;
+      EXPECT_EQ(lines_of(joined), lines_of(text));
+    }
+  }
+}
+
+TEST(Alignment, LineLongerThanRangeGoesToTheRangeHoldingItsStart) {
+  const std::string text = "short\n" + std::string(100, 'x') + "\nend\n";
+  EXPECT_EQ(aligned_lines(text, 0, 10), "short\n" + std::string(100, 'x') + "\n");
+  EXPECT_EQ(aligned_lines(text, 10, 20), "");  // inside the long line: owns nothing
+  EXPECT_EQ(aligned_lines(text, 20, text.size()), "end\n");
+}
+
+TEST(Plan, CoversEveryByteOnceInOrder) {
+  for (int ranks : {1, 2, 3, 4, 7}) {
+    for (std::uint64_t piece : std::initializer_list<std::uint64_t>{1, 3, 10, 1000}) {
+      const auto files = files_of({10, 0, 25, 1, 7});
+      PartitionOptions options;
+      options.range_bytes = piece;
+      const auto plan = plan_ranges(files, ranks, options);
+      ASSERT_EQ(plan.size(), static_cast<std::size_t>(ranks));
+      std::vector<std::uint64_t> next(files.size(), 0);
+      std::uint32_t last_file = 0;
+      for (const auto& ranges : plan) {
+        for (const auto& range : ranges) {
+          ASSERT_GE(range.file, last_file);
+          last_file = range.file;
+          EXPECT_EQ(range.begin, next[range.file]);
+          EXPECT_LT(range.begin, range.end);
+          next[range.file] = range.end;
+        }
+      }
+      for (std::size_t f = 0; f < files.size(); ++f) EXPECT_EQ(next[f], files[f].size);
+    }
+  }
+}
+
+TEST(Plan, BalancesBytesAcrossRanksWithUnevenFiles) {
+  const auto files = files_of({1000000, 10, 3000000, 500});
+  const auto plan = plan_ranges(files, 4, PartitionOptions{4, 1, 0});
+  std::uint64_t total = 0;
+  for (const auto& f : files) total += f.size;
+  for (const auto& ranges : plan) {
+    std::uint64_t bytes = 0;
+    for (const auto& r : ranges) bytes += r.end - r.begin;
+    EXPECT_NEAR(static_cast<double>(bytes), static_cast<double>(total) / 4, static_cast<double>(total) / 16 + 1);
+    EXPECT_GE(ranges.size(), 4u);  // several ranges per rank
+  }
+}
+
+TEST(Plan, EmptyInputAndMoreRanksThanBytes) {
+  EXPECT_TRUE(plan_ranges(files_of({0, 0}), 3)[0].empty());
+  const auto plan = plan_ranges(files_of({2}), 4, PartitionOptions{4, 1, 0});
+  std::uint64_t covered = 0;
+  for (const auto& ranges : plan)
+    for (const auto& r : ranges) covered += r.end - r.begin;
+  EXPECT_EQ(covered, 2u);
+}
+
+TEST(Plan, StreamsAreNotPlanned) {
+  std::vector<InputFile> files{{"-", 0, InputKind::Stdin}, {"a.gz", 100, InputKind::Gzip}, {"b", 5, InputKind::File}};
+  const auto plan = plan_ranges(files, 2);
+  std::size_t ranges = 0;
+  for (const auto& r : plan)
+    for (const auto& range : r) {
+      EXPECT_EQ(range.file, 2u);
+      ++ranges;
+    }
+  EXPECT_EQ(ranges, 1u);
+}
+
+TEST(SplitLines, CutsOnLineStarts) {
+  const std::string text = "aaaa\nbb\ncccccc\nd\n";
+  for (int parts : {1, 2, 3, 5, 30}) {
+    const auto cuts = split_lines(text, parts);
+    ASSERT_EQ(cuts.size(), static_cast<std::size_t>(parts) + 1);
+    EXPECT_EQ(cuts.front(), 0u);
+    EXPECT_EQ(cuts.back(), text.size());
+    for (std::size_t i = 1; i < cuts.size(); ++i) {
+      EXPECT_GE(cuts[i], cuts[i - 1]);
+      EXPECT_TRUE(cuts[i] == text.size() || cuts[i] == 0 || text[cuts[i] - 1] == '\n');
+    }
+  }
+}
+
+class DiscoverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("mr_discover_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_ / "sub" / "deeper");
+    std::filesystem::create_directories(dir_ / "empty");
+    std::ofstream(dir_ / "b.txt") << "b\n";
+    std::ofstream(dir_ / "a.txt") << "aa\n";
+    std::ofstream(dir_ / "sub" / "deeper" / "c.gz") << "x";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(DiscoverTest, DirectoriesRecursiveAndSorted) {
+  const auto files = discover_inputs({dir_.string() + "/sub", dir_.string() + "/b.txt", dir_.string() + "/a.txt", "-"});
+  ASSERT_EQ(files.size(), 4u);
+  EXPECT_EQ(files[0].path, "-");
+  EXPECT_EQ(files[0].kind, InputKind::Stdin);
+  EXPECT_EQ(files[1].path, (dir_ / "a.txt").string());
+  EXPECT_EQ(files[1].size, 3u);
+  EXPECT_EQ(files[2].path, (dir_ / "b.txt").string());
+  EXPECT_EQ(files[3].kind, InputKind::Gzip);
+}
+
+TEST_F(DiscoverTest, ArgumentOrderDoesNotMatter) {
+  const auto one = discover_inputs({(dir_ / "a.txt").string(), (dir_ / "b.txt").string()});
+  const auto two = discover_inputs({(dir_ / "b.txt").string(), (dir_ / "a.txt").string()});
+  ASSERT_EQ(one.size(), two.size());
+  for (std::size_t i = 0; i < one.size(); ++i) EXPECT_EQ(one[i].path, two[i].path);
+}
+
+TEST_F(DiscoverTest, Errors) {
+  try {
+    discover_inputs({(dir_ / "missing.txt").string()});
+    FAIL();
+  } catch (const mr::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.txt: no such file"), std::string::npos) << e.what();
+  }
+  try {
+    discover_inputs({(dir_ / "empty").string()});
+    FAIL();
+  } catch (const mr::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("contains no files"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(discover_inputs({"-", "-"}), mr::UsageError);
+  if (::geteuid() != 0) {  // root reads anything
+    std::filesystem::permissions(dir_ / "a.txt", std::filesystem::perms::none);
+    EXPECT_THROW(discover_inputs({(dir_ / "a.txt").string()}), mr::InputError);
+  }
+}

@@ -1,0 +1,252 @@
+// Combiner table, flat exchange buffers, result ordering, output file, job options.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+
+#include "mr/detail/hash_table.hpp"
+#include "mr/detail/job_config.hpp"
+#include "mr/detail/job_mapper.hpp"
+#include "mr/detail/output.hpp"
+#include "mr/detail/shuffle.hpp"
+#include "mr/error.hpp"
+
+using namespace mr::detail;
+
+namespace {
+
+std::map<std::string, std::int64_t> as_map(const CountTable& table) {
+  std::map<std::string, std::int64_t> out;
+  table.for_each([&](std::string_view k, std::uint64_t h, std::int64_t v) {
+    EXPECT_EQ(h, hash_bytes(k));
+    EXPECT_TRUE(out.emplace(std::string(k), v).second) << "duplicate key " << k;
+  });
+  return out;
+}
+
+}  // namespace
+
+TEST(Hash, BytesEqualAndHashAgreeOnEverySize) {
+  std::string a(40, 'x'), b(40, 'x');
+  for (std::size_t n = 0; n <= 40; ++n) {
+    EXPECT_TRUE(bytes_equal(a.data(), b.data(), n));
+    EXPECT_EQ(hash_bytes(a.data(), n), hash_bytes(b.data(), n));
+    if (n > 0) {
+      b[n - 1] = 'y';
+      EXPECT_FALSE(bytes_equal(a.data(), b.data(), n)) << n;
+      EXPECT_NE(hash_bytes(a.data(), n), hash_bytes(b.data(), n)) << n;
+      b[n - 1] = 'x';
+    }
+  }
+}
+
+TEST(Table, MatchesStdMapUnderRandomLoad) {
+  std::mt19937_64 rng(7);
+  CountTable table(16);
+  std::map<std::string, std::int64_t> oracle;
+  PrefetchingAdder<CountTable> adder(table);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 20000; ++i) {
+    const std::size_t len = rng() % 30;  // inline (<= 12) and arena keys
+    std::string key(len, '\0');
+    for (auto& c : key) c = static_cast<char>(rng() % 4 + 'a');
+    keys.push_back(key);
+  }
+  for (const auto& key : keys) {
+    const auto value = static_cast<std::int64_t>(rng() % 100);
+    adder.add(key, value);  // keys outlive flush()
+    oracle[key] += value;
+  }
+  adder.flush();
+  EXPECT_EQ(as_map(table), oracle);
+  EXPECT_EQ(table.size(), oracle.size());
+  for (const auto& [k, v] : oracle) ASSERT_EQ(*table.find(k), v);
+  EXPECT_EQ(table.find("not-there-at-all"), nullptr);
+  EXPECT_GT(table.memory_bytes(), 0u);
+}
+
+TEST(Table, AddCopyAndCustomReduce) {
+  BasicStringTable<decltype([](std::int64_t a, std::int64_t b) { return std::max(a, b); })> table;
+  table.add("k", 3);
+  table.add("k", 9);
+  table.add("k", 4);
+  EXPECT_EQ(*table.find("k"), 9);
+  CountTable counts;
+  {
+    PrefetchingAdder<CountTable> adder(counts);
+    std::string scratch;
+    for (int i = 0; i < 50; ++i) {
+      scratch = "word" + std::to_string(i % 7);
+      adder.add_copy(scratch, 1);
+    }
+    adder.flush();
+  }
+  EXPECT_EQ(counts.size(), 7u);
+  EXPECT_EQ(*counts.find("word0"), 8);
+}
+
+TEST(Buffers, SerializeMergeRoundTripAndPartition) {
+  CountTable a, b;
+  a.add("alpha", 2);
+  a.add(std::string(100, 'z'), 5);
+  a.add("", 1);  // an empty key survives
+  b.add("alpha", 3);
+  const auto buffer = serialize_table(a);
+  merge_buffer(std::string_view(buffer.data(), buffer.size()), b);
+  EXPECT_EQ(as_map(b), (std::map<std::string, std::int64_t>{{"", 1}, {"alpha", 5}, {std::string(100, 'z'), 5}}));
+  for (int ranks : {1, 2, 3, 5}) {
+    const auto parts = partition_table(a, ranks);
+    ASSERT_EQ(parts.size(), static_cast<std::size_t>(ranks));
+    CountTable joined;
+    for (int r = 0; r < ranks; ++r)
+      for_each_entry({parts[r].data(), parts[r].size()}, [&](std::string_view key, std::int64_t value) {
+        EXPECT_EQ(owner_of(hash_bytes(key), ranks), r);
+        joined.add(key, value);
+      });
+    EXPECT_EQ(as_map(joined), as_map(a));
+  }
+  EXPECT_THROW(for_each_entry(std::string_view(buffer.data(), buffer.size() - 1), [](auto, auto) {}), mr::Error);
+}
+
+TEST(Buffers, RoundsForLimit) {
+  EXPECT_EQ(rounds_for(0, 10), 1u);
+  EXPECT_EQ(rounds_for(10, 10), 1u);
+  EXPECT_EQ(rounds_for(11, 10), 2u);
+  EXPECT_EQ(rounds_for(5ull << 31, 1ull << 30), 10u);
+  EXPECT_EQ(rounds_for((5ull << 31) + 1, 1ull << 30), 11u);
+}
+
+TEST(Output, OrderIsCountDescThenKeyBytewise) {
+  CountTable table;
+  table.add("b", 2);
+  table.add("a", 2);
+  table.add("\xc3\xa9", 2);  // bytes >= 0x80 sort after ASCII
+  table.add("B", 2);
+  table.add("z", 7);
+  table.add("aa", 1);
+  const auto entries = ordered_entries(table);
+  std::vector<std::string> keys;
+  for (const auto& e : entries) keys.emplace_back(e.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"z", "B", "a", "b", "\xc3\xa9", "aa"}));
+  const auto top = ordered_entries(table, 2);
+  EXPECT_EQ(top[0].key, "z");
+  EXPECT_EQ(top[1].key, "B");
+}
+
+TEST(Output, FileIsWrittenAtomically) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("mr_out_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  CountTable table;
+  table.add("x", 3);
+  table.add("y", 4);
+  write_result_file((dir / "out.tsv").string(), ordered_entries(table));
+  std::ifstream in(dir / "out.tsv");
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), "y\t4\nx\t3\n");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);  // no temp left
+  EXPECT_THROW(write_result_file((dir / "no" / "such" / "dir.tsv").string(), {}), mr::InputError);
+  fs::remove_all(dir);
+}
+
+TEST(Output, SummaryLineAndJson) {
+  JobSummary s;
+  s.bytes = 2000000;
+  s.records = 10;
+  s.distinct_keys = 4;
+  s.seconds = 0.5;
+  s.ranks = 2;
+  EXPECT_DOUBLE_EQ(s.mb_per_second_per_rank(), 2.0);
+  EXPECT_EQ(summary_line(s), "mapreduce: wordcount, 2000000 bytes, 10 records, 4 distinct keys, 0.500 s, 2.0 MB/s per rank (2 ranks)");
+  EXPECT_EQ(summary_json(s),
+            "{\"job\":\"wordcount\",\"engine\":\"spmd\",\"ranks\":2,\"bytes\":2000000,\"records\":10,"
+            "\"distinct_keys\":4,\"seconds\":0.500000,\"mb_per_s_per_rank\":2.000}");
+}
+
+TEST(JobConfig, ParsesEveryOption) {
+  const auto c = parse_job_args({"--job", "ngram", "--top=5", "--query", "a", "--query", "b", "--output", "o.tsv",
+                                 "--json", "--progress", "--chunk-bytes", "100", "in1", "-", "--", "--odd-name"});
+  EXPECT_EQ(c.job, JobKind::Ngram);
+  EXPECT_EQ(c.top, 5u);
+  EXPECT_EQ(c.queries, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(c.output, "o.tsv");
+  EXPECT_TRUE(c.json && c.progress);
+  EXPECT_EQ(c.chunk_bytes, 100u);
+  EXPECT_EQ(c.inputs, (std::vector<std::string>{"in1", "-", "--odd-name"}));
+  const auto w = parse_job_args({"--words", "alnum", "--workers", "3", "--chunk-lines", "10", "x"});
+  EXPECT_EQ(w.words, WordMode::Alnum);
+  EXPECT_EQ(w.workers, 3);
+  EXPECT_EQ(w.chunk_lines, 10u);
+  EXPECT_TRUE(parse_job_args({"--help"}).help);
+}
+
+TEST(JobConfig, RejectsBadArguments) {
+  auto message = [](std::vector<std::string> args) {
+    try {
+      parse_job_args(args);
+    } catch (const mr::UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message({"--frobnicate", "x"}), "unknown option '--frobnicate' (see --help)");
+  EXPECT_EQ(message({"-z", "x"}), "unknown option '-z' (see --help)");
+  EXPECT_EQ(message({"--job", "grep", "x"}), "--job: expected wordcount or ngram, got 'grep'");
+  EXPECT_EQ(message({"--top", "0", "x"}), "--top: expected an integer >= 1, got '0'");
+  EXPECT_EQ(message({"--top", "ten", "x"}), "--top: expected an integer >= 1, got 'ten'");
+  EXPECT_EQ(message({"--workers", "-1", "x"}), "--workers: expected an integer >= 1, got '-1'");
+  EXPECT_EQ(message({"--chunk-lines", "0", "x"}), "--chunk-lines: expected an integer >= 1, got '0'");
+  EXPECT_EQ(message({"x", "--top"}), "--top: missing value (see --help)");
+  EXPECT_EQ(message({"--json=1", "x"}), "--json takes no value");
+  EXPECT_EQ(message({"--job", "ngram", "--words", "alnum", "x"}), "--words applies to --job wordcount only");
+  EXPECT_EQ(message({}), "no input given: name files, directories or - (see --help)");
+}
+
+TEST(JobMapper, NgramSumsRunsAndNamesFileAndLine) {
+  JobConfig config;
+  config.job = JobKind::Ngram;
+  CountTable table;
+  JobMapper mapper(config, table);
+  const std::string block = "a\t1\t2\t0\na\t2\t3\t0\r\nb\t1\t4\t0\na\t3\t1\t0";
+  mapper.map_block(block, BlockOrigin{"f", block.data(), 0});
+  mapper.finish();
+  EXPECT_EQ(*table.find("a"), 6);
+  EXPECT_EQ(*table.find("b"), 4);
+  EXPECT_EQ(mapper.stats().records, 4u);
+  EXPECT_EQ(mapper.stats().bytes, block.size());
+
+  const std::string bad = "a\t1\t2\t0\nb\t1\tx\t0\n";
+  try {
+    mapper.map_block(bad, BlockOrigin{"data/x.tsv", bad.data(), 40});
+    FAIL();
+  } catch (const mr::InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "data/x.tsv:42: malformed ngram line: match_count is not a non-negative integer");
+  }
+  const std::string overflow = "c\t1\t9223372036854775807\t0\nc\t2\t1\t0\n";
+  EXPECT_THROW(mapper.map_block(overflow, BlockOrigin{"f", overflow.data(), 0}), mr::InputError);
+}
+
+TEST(JobMapper, WordcountModes) {
+  JobConfig config;
+  CountTable table;
+  JobMapper mapper(config, table);
+  mapper.map_block("I know what I know\nI know that I know\nI don't know much\nThey don't know much\n", {});
+  mapper.finish();
+  EXPECT_EQ(as_map(table), (std::map<std::string, std::int64_t>{
+                               {"I", 5}, {"know", 6}, {"don't", 2}, {"much", 2}, {"what", 1}, {"that", 1}, {"They", 1}}));
+  EXPECT_EQ(mapper.stats().records, 4u);
+  config.words = WordMode::Alnum;
+  CountTable lower;
+  JobMapper alnum(config, lower);
+  alnum.map_block("The THE the, tHe\nA Very Long Uppercase WORD EXCEEDING INLINE LIMITS", {});
+  alnum.finish();
+  EXPECT_EQ(*lower.find("the"), 4);
+  EXPECT_EQ(*lower.find("exceeding"), 1);
+}
