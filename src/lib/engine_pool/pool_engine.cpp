@@ -66,6 +66,10 @@ JobConfig job_of(JobKind job, WordMode words) {
   return config;
 }
 
+/// Initial slots of a map task's table: a chunk of text has tens of thousands of distinct
+/// words; starting there saves the rehashes of growing from a small table.
+constexpr std::size_t kMapTableSlots = std::size_t{1} << 15;
+
 /// How much of a stream the parent reads at a time before cutting chunks from it.
 constexpr std::size_t kStreamBlockBytes = 4u << 20;
 
@@ -75,12 +79,6 @@ struct MapProgress {
   std::size_t total = 0;
   asio::steady_timer* wake = nullptr;  ///< the reporter's timer, cancelled on the last map
 };
-
-asio::awaitable<PartialTable> counted(asio::awaitable<PartialTable> map, MapProgress& progress) {
-  PartialTable part = co_await std::move(map);
-  if (++progress.done == progress.total && progress.wake) progress.wake->cancel();
-  co_return part;
-}
 
 /// Prints "Finished i/N map operations" about once a second and once at the end (the book
 /// prints once a second from a coroutine beside the gather).
@@ -148,41 +146,85 @@ std::vector<asio::awaitable<PartialTable>> submit_maps(E& executor, const JobCon
   return maps;
 }
 
-/// Merges the partial tables in the pool, level by level, until one is left. Each level
-/// groups consecutive tables so that it has about one merge per worker: every byte is
-/// shipped O(log_workers(parts)) times rather than once per level of a binary tree.
+/// The tree's root merges this many tables or fewer; it runs in the parent, which has to load
+/// the final table into its own hash table for the output anyway (a root merge in a worker
+/// would cost the same work plus a round trip).
+constexpr std::size_t kRootFanIn = 2;
+
+/// One level of the merge tree. Tables are added as they become available (the first level
+/// is fed by map tasks as they finish, so merging overlaps the last maps); every `fan_in` of
+/// them, concatenated, become one merge task. fan_in gives about one merge per worker, so
+/// each byte is shipped O(log_workers(tables)) times rather than once per level of a
+/// binary tree.
 template <Executor E>
-asio::awaitable<PartialTable> reduce_in_pool(E& executor, std::vector<PartialTable> parts) {
-  const std::size_t workers = std::max<std::size_t>(executor.max_workers(), 1);
-  while (parts.size() > 1) {
-    const std::size_t fan_in = std::max<std::size_t>(2, (parts.size() + workers - 1) / workers);
-    std::vector<asio::awaitable<PartialTable>> merges;
-    std::vector<PartialTable> next;
-    for (std::size_t i = 0; i < parts.size(); i += fan_in) {
-      const std::size_t stop = std::min(parts.size(), i + fan_in);
-      if (stop - i == 1) {  // a lone table goes up a level unmerged
-        next.push_back(std::move(parts[i]));
-        continue;
-      }
-      // Table buffers are self-delimiting entries: concatenation is a valid buffer.
-      PartialTable joined;
-      std::size_t size = 0;
-      for (std::size_t j = i; j < stop; ++j) size += parts[j].size();
-      joined.reserve(size);
-      for (std::size_t j = i; j < stop; ++j) {
-        joined.insert(joined.end(), parts[j].begin(), parts[j].end());
-        PartialTable().swap(parts[j]);
-      }
-      merges.push_back(run_in_executor(executor, pool_merge_tables, std::move(joined)));
-    }
-    for (auto& merged : co_await gather(std::move(merges))) next.push_back(std::move(merged));
-    parts = std::move(next);
+class MergeLevel {
+ public:
+  MergeLevel(E& executor, std::size_t tables) : executor_(executor) {
+    const std::size_t workers = std::max<std::size_t>(executor.max_workers(), 1);
+    fan_in_ = tables <= kRootFanIn ? SIZE_MAX : std::max<std::size_t>(2, (tables + workers - 1) / workers);
   }
-  co_return parts.empty() ? PartialTable{} : std::move(parts.front());
+
+  void add(PartialTable table) {
+    if (fan_in_ == SIZE_MAX) {
+      done_.push_back(std::move(table));
+      return;
+    }
+    // Table buffers are self-delimiting entries: a concatenation is a valid buffer.
+    group_.insert(group_.end(), table.begin(), table.end());
+    if (++in_group_ == fan_in_) submit_group();
+  }
+
+  /// The level's output tables (merged, plus any left alone).
+  asio::awaitable<std::vector<PartialTable>> finish() {
+    if (in_group_ == 1) {
+      done_.push_back(std::move(group_));  // a lone table goes up a level unmerged
+    } else if (in_group_ > 1) {
+      submit_group();
+    }
+    for (auto& merged : co_await gather(std::move(merges_))) done_.push_back(std::move(merged));
+    co_return std::move(done_);
+  }
+
+ private:
+  void submit_group() {
+    merges_.push_back(run_in_executor(executor_, pool_merge_tables, std::move(group_)));
+    group_ = PartialTable();
+    in_group_ = 0;
+  }
+
+  E& executor_;
+  std::size_t fan_in_ = SIZE_MAX;
+  PartialTable group_;
+  std::size_t in_group_ = 0;
+  std::vector<asio::awaitable<PartialTable>> merges_;
+  std::vector<PartialTable> done_;
+};
+
+/// The levels above the first, until the root's at most kRootFanIn tables are left.
+template <Executor E>
+asio::awaitable<std::vector<PartialTable>> reduce_in_pool(E& executor, std::vector<PartialTable> tables) {
+  while (tables.size() > kRootFanIn) {
+    MergeLevel<E> level(executor, tables.size());
+    for (auto& table : tables) level.add(std::move(table));
+    tables = co_await level.finish();
+  }
+  co_return tables;
+}
+
+/// Awaits one map task and hands its table to the first merge level.
+template <Executor E>
+asio::awaitable<void> map_into(asio::awaitable<PartialTable> map, MergeLevel<E>& first_level,
+                               ChunkStats& stats, MapProgress& progress) {
+  PartialTable table = co_await std::move(map);
+  const ChunkStats chunk = take_stats(table);
+  stats.bytes += chunk.bytes;
+  stats.records += chunk.records;
+  first_level.add(std::move(table));
+  if (++progress.done == progress.total && progress.wake) progress.wake->cancel();
 }
 
 struct PoolRun {
-  PartialTable table;
+  std::vector<PartialTable> tables;  ///< the tree's root: at most kRootFanIn tables
   ChunkStats stats;
 };
 
@@ -191,17 +233,13 @@ asio::awaitable<void> run_job(E& executor, const JobConfig& config, const std::v
                               std::string stdin_text, bool show_progress, PoolRun& out) {
   auto maps = submit_maps(executor, config, inputs, std::move(stdin_text));
   MapProgress progress{0, maps.size(), nullptr};
-  std::vector<asio::awaitable<PartialTable>> counted_maps;
-  counted_maps.reserve(maps.size());
-  for (auto& map : maps) counted_maps.push_back(counted(std::move(map), progress));
+  MergeLevel<E> first_level(executor, maps.size());
+  std::vector<asio::awaitable<void>> mapped;
+  mapped.reserve(maps.size());
+  for (auto& map : maps) mapped.push_back(map_into(std::move(map), first_level, out.stats, progress));
   if (show_progress) asio::co_spawn(co_await asio::this_coro::executor, report_progress(progress), asio::detached);
-  auto parts = co_await gather(std::move(counted_maps));
-  for (auto& part : parts) {
-    const ChunkStats stats = take_stats(part);
-    out.stats.bytes += stats.bytes;
-    out.stats.records += stats.records;
-  }
-  out.table = co_await reduce_in_pool(executor, std::move(parts));
+  co_await gather(std::move(mapped));
+  out.tables = co_await reduce_in_pool(executor, co_await first_level.finish());
 }
 
 /// A task's InputError comes back as RemoteError from another process: report it as the
@@ -240,9 +278,13 @@ int run_with(E& executor, const JobConfig& config, const std::vector<InputFile>&
   loop.run();
   if (error) rethrow_task_error(error);
 
-  CountTable table(std::max<std::size_t>(1024, run.table.size() / 24));
-  merge_buffer(std::string_view(run.table.data(), run.table.size()), table);
-  PartialTable().swap(run.table);
+  std::size_t bytes = 0;
+  for (const auto& part : run.tables) bytes = std::max(bytes, part.size());
+  CountTable table(std::max<std::size_t>(1024, bytes / 12));
+  for (auto& part : run.tables) {
+    merge_buffer(std::string_view(part.data(), part.size()), table);
+    PartialTable().swap(part);
+  }
   JobSummary summary;
   summary.bytes = run.stats.bytes;
   summary.records = run.stats.records;
@@ -259,7 +301,7 @@ int run_with(E& executor, const JobConfig& config, const std::vector<InputFile>&
 
 PartialTable pool_map_file_chunk(JobKind job, WordMode words, std::string path, std::uint64_t begin,
                                  std::uint64_t end) {
-  CountTable table;
+  CountTable table(kMapTableSlots);
   JobMapper mapper(job_of(job, words), table);
   map_file_range(mapper, path, begin, end);
   mapper.finish();
@@ -268,7 +310,7 @@ PartialTable pool_map_file_chunk(JobKind job, WordMode words, std::string path, 
 
 PartialTable pool_map_data_chunk(JobKind job, WordMode words, std::string name, std::uint64_t line_base,
                                  std::string lines) {
-  CountTable table;
+  CountTable table(kMapTableSlots);
   JobMapper mapper(job_of(job, words), table);
   mapper.map_block(lines, BlockOrigin{name, lines.data(), line_base});
   mapper.finish();

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Executor benchmark (issue 4), C++ and Python side by side in one run, as a Markdown table:
+#   1. submit throughput: ProcessPoolExecutor.submit + result, trivial tasks
+#   2. run_in_executor + gather throughput in an event loop (Boost.Asio / asyncio)
+#   3. word count: the pool engine (mapreduce --workers N) vs the SPMD engine (mpirun -np N)
+#
+# usage: scripts/bench_executor.sh [--workers N] [--tasks N] [--py-tasks N] [--size 200M]
+#                                  [--repeat R] [--no-build]
+# Builds into $MR_BUILD_DIR (default build/) unless --no-build; data goes to data/.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+workers=2 tasks=200000 py_tasks=20000 size=200M repeat=3 build=1
+while (($#)); do
+  case $1 in
+    --workers) workers=$2; shift 2 ;;
+    --tasks) tasks=$2; shift 2 ;;
+    --py-tasks) py_tasks=$2; shift 2 ;;
+    --size) size=$2; shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
+    *) echo "bench_executor.sh: unknown option $1 (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+
+if ((build)); then
+  "$MR_ROOT/scripts/build.sh" >&2
+fi
+bench=$MR_BUILD_DIR/src/examples/mr_example_executor_bench
+mapreduce=$MR_BUILD_DIR/src/mapreduce
+for binary in "$bench" "$mapreduce"; do
+  [[ -x $binary ]] || { echo "bench_executor.sh: $binary not built (drop --no-build)" >&2; exit 1; }
+done
+
+# Best (highest) tasks/s of $repeat runs of a command printing `mode tasks workers s rate`.
+best_rate() {
+  local best=0 rate
+  for ((i = 0; i < repeat; i++)); do
+    rate=$("$@" | awk '{print $5}')
+    best=$(awk -v a="$best" -v b="$rate" 'BEGIN {print (b > a) ? b : a}')
+  done
+  echo "$best"
+}
+
+# Best (lowest) wall-clock seconds of $repeat runs of a command.
+best_seconds() {
+  local best="" start end t
+  for ((i = 0; i < repeat; i++)); do
+    start=$(date +%s.%N)
+    "$@" >/dev/null 2>&1
+    end=$(date +%s.%N)
+    t=$(awk -v s="$start" -v e="$end" 'BEGIN {printf "%.3f", e - s}')
+    best=$(awk -v a="$best" -v b="$t" 'BEGIN {print (a == "" || b < a) ? b : a}')
+  done
+  echo "$best"
+}
+
+mr_log "submit: C++ $tasks tasks, Python $py_tasks tasks, $workers workers"
+cpp_submit=$(best_rate "$bench" submit "$tasks" "$workers")
+py_submit=$(best_rate python3 "$MR_ROOT/scripts/bench_executor.py" submit "$py_tasks" "$workers")
+mr_log "run_in_executor + gather"
+cpp_gather=$(best_rate "$bench" gather "$tasks" "$workers")
+py_gather=$(best_rate python3 "$MR_ROOT/scripts/bench_executor.py" gather "$py_tasks" "$workers")
+
+data=$MR_ROOT/data/bench_executor_text_$size.txt
+if [[ ! -f $data ]]; then
+  mr_log "generating $size of text in $data"
+  mkdir -p "$MR_ROOT/data"
+  python3 "$MR_ROOT/scripts/gen_data.py" text --size "$size" -o "$data"
+fi
+mr_log "word count of $data: pool engine vs SPMD engine"
+pool_s=$(best_seconds "$mapreduce" --workers "$workers" --top 10 "$data")
+spmd_s=$(best_seconds mpirun --oversubscribe -np "$workers" "$mapreduce" --top 10 "$data")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+cat <<TABLE
+| Benchmark ($workers workers, best of $repeat) | mr (C++) | Python | Speed-up | Target |
+|---|---|---|---|---|
+| ProcessPoolExecutor submit + result | $(printf "%.0f" "$cpp_submit") tasks/s | $(printf "%.0f" "$py_submit") tasks/s | $(ratio "$cpp_submit" "$py_submit")x | >= 150000 tasks/s |
+| run_in_executor + gather | $(printf "%.0f" "$cpp_gather") tasks/s | $(printf "%.0f" "$py_gather") tasks/s | $(ratio "$cpp_gather" "$py_gather")x | >= 100000 tasks/s |
+
+| Word count, $size ($workers processes, wall clock incl. start-up, best of $repeat) | Seconds |
+|---|---|
+| SPMD engine: \`mpirun -np $workers mapreduce\` | $spmd_s |
+| Pool engine: \`mapreduce --workers $workers\` | $pool_s |
+| Pool speed relative to SPMD (target >= 0.80) | $(ratio "$spmd_s" "$pool_s") |
+TABLE
