@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (+ASan/UBSan) in $MR_FUZZ_BUILD_DIR (default
+# build-fuzz/) and fuzzes each for MR_FUZZ_SECONDS (default 10) seconds, starting from its
+# seed corpus in tests/fuzz/corpus/. A crash leaves the input in $MR_FUZZ_BUILD_DIR/artifacts/
+# and fails the script. Longer runs: MR_FUZZ_SECONDS=3600 scripts/ci-fuzz.sh
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+build=${MR_FUZZ_BUILD_DIR:-$MR_ROOT/build-fuzz}
+seconds=${MR_FUZZ_SECONDS:-10}
+command -v clang++ >/dev/null || { echo "error: clang++ not found (MR_WITH_DEV_TOOLS=1 scripts/install-deps.sh)" >&2; exit 1; }
+
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+if [[ ! -f "$build/CMakeCache.txt" ]]; then
+  # The library is instrumented for coverage (fuzzer-no-link) so libFuzzer sees its branches.
+  cmake -S "$MR_ROOT" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link \
+    "-DMR_SANITIZE=address;undefined" -DMR_BUILD_FUZZERS=ON >/dev/null
+fi
+mapfile -t targets < <(sed -n 's/^foreach(target \(.*\))$/\1/p' "$MR_ROOT/tests/fuzz/CMakeLists.txt" | tr ' ' '\n')
+((${#targets[@]})) || { echo "error: no fuzz targets found in tests/fuzz/CMakeLists.txt" >&2; exit 1; }
+cmake --build "$build" -j "$MR_JOBS" --target "${targets[@]/#/fuzz_}"
+
+mkdir -p "$build/artifacts"
+for target in "${targets[@]}"; do
+  corpus=$build/corpus/$target
+  mkdir -p "$corpus"
+  mr_log "fuzz_$target for ${seconds}s"
+  # New inputs go to the build tree's corpus; the seeds in the source tree stay as they are.
+  "$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=4096 -print_final_stats=1 -artifact_prefix="$build/artifacts/$target-" \
+    "$corpus" "$MR_ROOT/tests/fuzz/corpus/$target" 2>"$build/fuzz_$target.log" ||
+    { tail -40 "$build/fuzz_$target.log" >&2; echo "error: fuzz_$target failed; input in $build/artifacts/" >&2; exit 1; }
+  grep -E "stat::number_of_executed_units|cov:" "$build/fuzz_$target.log" | tail -2 >&2
+done
+mr_log "fuzzing passed: ${targets[*]}"
