@@ -77,6 +77,8 @@ struct PoolCoreOptions {
   Bytes initargs;
   /// How long start-up (spawn + every worker reporting in) may take before BrokenPool.
   std::chrono::duration<double> start_timeout{30.0};
+  /// One spawn attempt's limit within start_timeout; a stuck spawn is abandoned and retried.
+  std::chrono::duration<double> spawn_attempt_timeout{8.0};
   /// Largest batch of queued tasks sent to one worker in one message.
   std::size_t max_batch_tasks = 512;
   std::size_t max_batch_bytes = std::size_t{1} << 20;

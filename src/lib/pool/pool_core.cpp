@@ -121,6 +121,7 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
   std::deque<Job> pending;
   std::uint64_t next_id = 1;
   std::size_t in_flight_total = 0;
+  std::deque<Message> early;  // answers that arrived before every worker had reported in
 
   void post_callbacks(Callbacks callbacks) {
     if (callbacks.empty()) return;
@@ -199,9 +200,11 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
         backoff.pause();
         continue;
       }
-      if (message.tag != Tag::hello)
-        throw WireError("mr: a pool worker sent tag " + std::to_string(static_cast<int>(message.tag)) +
-                        " before reporting in");
+      if (message.tag != Tag::hello) {  // e.g. an initializer result while others start up
+        early.push_back(std::move(message));
+        message = Message();
+        continue;
+      }
       const WorkerHello hello = decode_hello(message.data);
       Worker& worker = workers.at(static_cast<std::size_t>(message.source));
       worker.pid = static_cast<pid_t>(hello.pid);
@@ -254,7 +257,10 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
     Worker& worker = workers.at(static_cast<std::size_t>(message.source));
     for (const ResultMessage& result : decode_results(message.data)) {
       if (worker.in_flight.empty() || worker.in_flight.front().id != result.id)
-        throw WireError("mr: a pool worker answered task " + std::to_string(result.id) + " out of order");
+        throw WireError("mr: pool worker " + std::to_string(message.source) + " answered task " +
+                        std::to_string(result.id) + " out of order (expected " +
+                        (worker.in_flight.empty() ? std::string("none") : std::to_string(worker.in_flight.front().id)) +
+                        ")");
       Worker::Sent sent = std::move(worker.in_flight.front());
       worker.in_flight.pop_front();
       --in_flight_total;
@@ -310,9 +316,18 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
   void kill_workers() {
     for (const Worker& worker : workers)
       if (worker.local && worker.pid > 0) kill(worker.pid, SIGKILL);
+    // Let the launcher reap them before anything else is spawned: a spawn that races with the
+    // launcher's clean-up of a killed job can hang.
+    const auto deadline = Clock::now() + std::chrono::seconds(2);
+    for (const Worker& worker : workers)
+      while (worker.local && worker.pid > 0 && process_alive(worker.pid) && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
     if (outbox) outbox->abandon();
-    // MPI_Comm_free is local in Open MPI; MPI_Comm_disconnect would wait for the dead.
-    if (inter != MPI_COMM_NULL) MPI_Comm_free(&inter);
+    // The intercommunicator is deliberately leaked: MPI_Comm_disconnect would wait for the
+    // dead, and after MPI_Comm_free Open MPI reuses its context id for the next pool, which
+    // then receives messages the killed workers had in flight (ob1 queues fragments for
+    // not-yet-existing communicators). One communicator per broken pool is the price.
+    inter = MPI_COMM_NULL;
   }
 
   void stop_workers() {
@@ -381,8 +396,13 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
         return terminate_requested;
       }();
       const std::string reason = terminated ? "mr: the pool was terminated before the task finished" : e.what();
-      mark_broken(reason);
-      if (!terminated) std::fprintf(stderr, "%s\n", reason.c_str());
+      if (terminated) {
+        std::lock_guard lock(mutex);
+        closed = true;
+      } else {
+        mark_broken(reason);
+        std::fprintf(stderr, "%s\n", reason.c_str());
+      }
       fail_everything(std::make_exception_ptr(BrokenPool(reason)));
       kill_workers();
     }
@@ -395,6 +415,7 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
     Backoff backoff;
     auto last_check = Clock::now();
     Message message;
+    for (; !early.empty(); early.pop_front()) handle(early.front());
     for (;;) {
       bool activity = false;
       bool drained = false;
@@ -480,34 +501,46 @@ PoolCore::PoolCore(PoolCoreOptions options) {
                      std::to_string(options.processes));
   if (!options.initializer.empty() && Registry::instance().find(options.initializer) == nullptr)
     throw UsageError("mr: pool initializer '" + options.initializer + "' is not a registered task: add MR_TASK");
-  impl_ = std::make_shared<Impl>(std::move(options));
-  Impl& impl = *impl_;
-  impl.size = impl.options.processes > 0 ? impl.options.processes : default_pool_size();
-  impl.callback_thread = std::thread([&impl] { impl.callback_loop(); });
-
-  auto started = std::make_shared<std::promise<void>>();
-  auto ready = started->get_future();
-  // The thread keeps Impl alive: if start-up hangs we give up on it and detach.
-  impl.progress_thread = std::thread([keep = impl_, started] { keep->run(*started); });
-  if (ready.wait_for(impl.options.start_timeout) == std::future_status::timeout) {
+  if (options.processes == 0) options.processes = default_pool_size();
+  using Seconds = std::chrono::duration<double>;
+  const auto deadline = std::chrono::steady_clock::now() + options.start_timeout;
+  for (;;) {
+    impl_ = std::make_shared<Impl>(options);
+    Impl& impl = *impl_;
+    impl.size = options.processes;
+    auto started = std::make_shared<std::promise<void>>();
+    auto ready = started->get_future();
+    // Both threads keep Impl alive: if start-up hangs we give up on it and detach them.
+    impl.callback_thread = std::thread([keep = impl_] { keep->callback_loop(); });
+    impl.progress_thread = std::thread([keep = impl_, started] { keep->run(*started); });
+    const Seconds left = deadline - std::chrono::steady_clock::now();
+    const Seconds attempt = std::min<Seconds>(left, options.spawn_attempt_timeout);
+    if (ready.wait_for(attempt) != std::future_status::timeout) {
+      try {
+        ready.get();
+      } catch (...) {
+        impl.join_threads();
+        throw;
+      }
+      return;
+    }
     {
       std::lock_guard lock(impl.mutex);
       impl.abandoned = true;
     }
     impl.progress_thread.detach();
     impl.callback_thread.detach();
-    const int size = impl.size;
     impl_.reset();
-    throw BrokenPool("mr: " + std::to_string(size) +
-                     " pool workers did not start within the start timeout; check that the program "
-                     "can be spawned (MPI_Comm_spawn), that slots are available (oversubscription), "
-                     "or raise the timeout");
-  }
-  try {
-    ready.get();
-  } catch (...) {
-    impl.join_threads();
-    throw;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw BrokenPool("mr: " + std::to_string(options.processes) +
+                       " pool workers did not start within the start timeout; check that the program "
+                       "can be spawned (MPI_Comm_spawn), that slots are available (oversubscription), "
+                       "or raise the timeout");
+    }
+    // Open MPI 4.1 occasionally hangs a spawn that follows the clean-up of a crashed job; a
+    // second spawn alongside the stuck one goes through.
+    std::fprintf(stderr, "mr: starting %d pool workers took over %.0f s; trying again\n", options.processes,
+                 attempt.count());
   }
 }
 
