@@ -44,6 +44,11 @@ python3 -c 'import random; r = random.Random(7); print("\n".join(" ".join(r.choi
 expected=$(python3 -c 'import collections, sys
 c = collections.Counter(w[:1] for w in open(sys.argv[1], "rb").read().split())
 sys.stdout.buffer.write(b"".join(k + b" " + str(v).encode() + b"\n" for k, v in sorted(c.items())))' "$work/input.txt")
-output=$(mpirun --oversubscribe -np 2 "$work/build/user_job" "$work/input.txt")
-[[ "$output" == "$expected" ]] || { printf 'FAIL: got\n%s\nexpected\n%s\n' "$output" "$expected" >&2; exit 1; }
+# Shared memory and, as between nodes, TCP only.
+for transport in "" "--mca btl tcp,self"; do
+  # shellcheck disable=SC2086  # $transport is a list of options
+  output=$(mpirun --oversubscribe -np 2 $transport "$work/build/user_job" "$work/input.txt")
+  [[ "$output" == "$expected" ]] ||
+    { printf 'FAIL (%s): got\n%s\nexpected\n%s\n' "${transport:-shm}" "$output" "$expected" >&2; exit 1; }
+done
 echo "PASS: $mode"
