@@ -10,5 +10,6 @@
 #include "mr/asio.hpp"
 #include "mr/task.hpp"
 #include "mr/pool.hpp"
+#include "mr/process.hpp"
 #include "mr/process_pool_executor.hpp"
 #include "mr/mapreduce.hpp"
