@@ -9,14 +9,15 @@ build=${MR_FUZZ_BUILD_DIR:-$MR_ROOT/build-fuzz}
 seconds=${MR_FUZZ_SECONDS:-10}
 command -v clang++ >/dev/null || { echo "error: clang++ not found (MR_WITH_DEV_TOOLS=1 scripts/install-deps.sh)" >&2; exit 1; }
 
-generator=()
+generator=() generator_args=()
 command -v ninja >/dev/null && generator=(-G Ninja)
-if [[ ! -f "$build/CMakeCache.txt" ]]; then
-  # The library is instrumented for coverage (fuzzer-no-link) so libFuzzer sees its branches.
-  cmake -S "$MR_ROOT" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link \
-    "-DMR_SANITIZE=address;undefined" -DMR_BUILD_FUZZERS=ON >/dev/null
-fi
+[[ -f "$build/CMakeCache.txt" ]] || generator_args=("${generator[@]}")
+# The library is instrumented for coverage (fuzzer-no-link) so libFuzzer sees its branches.
+# Boost 1.74 does not detect clang 14's C++20 coroutines (it looks for the TS macro): say so.
+cmake -S "$MR_ROOT" -B "$build" "${generator_args[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++ \
+  "-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link -DBOOST_ASIO_HAS_CO_AWAIT=1 -DBOOST_ASIO_HAS_STD_COROUTINE=1" \
+  "-DMR_SANITIZE=address;undefined" -DMR_BUILD_FUZZERS=ON >/dev/null
 mapfile -t targets < <(sed -n 's/^foreach(target \(.*\))$/\1/p' "$MR_ROOT/tests/fuzz/CMakeLists.txt" | tr ' ' '\n')
 ((${#targets[@]})) || { echo "error: no fuzz targets found in tests/fuzz/CMakeLists.txt" >&2; exit 1; }
 cmake --build "$build" -j "$MR_JOBS" --target "${targets[@]/#/fuzz_}"
