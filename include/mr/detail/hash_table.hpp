@@ -19,31 +19,87 @@
 
 namespace mr::detail {
 
-/// A fast 64-bit hash of a byte string: 8 bytes per step, no reads past the end.
+namespace hash_detail {
+
+inline std::uint64_t load64(const char* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+/// The low `bytes` (0..8) bytes of a word.
+inline std::uint64_t low_bytes(std::uint64_t word, std::size_t bytes) noexcept {
+  return bytes >= 8 ? word : word & ((std::uint64_t{1} << (8 * bytes)) - 1);
+}
+
+}  // namespace hash_detail
+
+/// A key of at most 16 bytes as two little-endian words, zero-padded.
+struct ShortKey {
+  std::uint64_t lo = 0;
+  std::uint64_t hi = 0;
+};
+
+/// Keys up to this size are hashed (and, up to 12 bytes, compared) as a ShortKey.
+inline constexpr std::size_t short_key_bytes = 16;
+
+namespace hash_detail {
+
+/// The `bytes` (0..8) bytes at p as a zero-padded little-endian word, reading only them.
+inline std::uint64_t load_partial(const char* p, std::size_t bytes) noexcept {
+  auto byte = [p](std::size_t i) { return std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i); };
+  if (bytes >= 8) return load64(p);
+  if (bytes >= 4) {
+    std::uint32_t first, last;
+    std::memcpy(&first, p, 4);
+    std::memcpy(&last, p + bytes - 4, 4);
+    return std::uint64_t{first} | (std::uint64_t{last} << (8 * (bytes - 4)));
+  }
+  if (bytes == 0) return 0;
+  return byte(0) | byte(bytes >> 1) | byte(bytes - 1);
+}
+
+}  // namespace hash_detail
+
+/// ShortKey of data[0, size), size <= 16, reading only those bytes.
+inline ShortKey short_key(const char* data, std::size_t size) noexcept {
+  if (size <= 8) return {hash_detail::load_partial(data, size), 0};
+  return {hash_detail::load64(data), hash_detail::load_partial(data + 8, size - 8)};
+}
+
+/// ShortKey of data[0, size), size <= 16, when 16 bytes at data are readable: two loads
+/// and masks, no branch on the size.
+inline ShortKey short_key_overread(const char* data, std::size_t size) noexcept {
+  return {hash_detail::low_bytes(hash_detail::load64(data), size),
+          hash_detail::low_bytes(hash_detail::load64(data + 8), size > 8 ? size - 8 : 0)};
+}
+
+/// Hash of a key of at most 16 bytes given as a ShortKey.
+inline std::uint64_t hash_short(const ShortKey& key, std::size_t size) noexcept {
+  constexpr std::uint64_t k1 = 0x9E3779B97F4A7C15ull, k2 = 0xBF58476D1CE4E5B9ull, k3 = 0x94D049BB133111EBull;
+  std::uint64_t h = (key.lo ^ k1 ^ size) * k2;
+  h ^= h >> 31;
+  h = (h ^ key.hi) * k3;
+  h ^= h >> 29;
+  h *= k2;
+  h ^= h >> 32;
+  return h;
+}
+
+/// A fast 64-bit hash of a byte string, no reads past the end: keys up to 16 bytes in two
+/// words, longer ones 8 bytes per step.
 inline std::uint64_t hash_bytes(const char* data, std::size_t size) noexcept {
-  constexpr std::uint64_t k1 = 0x9E3779B97F4A7C15ull, k2 = 0xBF58476D1CE4E5B9ull,
-                          k3 = 0x94D049BB133111EBull;
-  auto load64 = [](const char* p) { std::uint64_t v; std::memcpy(&v, p, 8); return v; };
-  auto load32 = [](const char* p) { std::uint32_t v; std::memcpy(&v, p, 4); return std::uint64_t{v}; };
+  if (size <= short_key_bytes) return hash_short(short_key(data, size), size);
+  constexpr std::uint64_t k1 = 0x9E3779B97F4A7C15ull, k2 = 0xBF58476D1CE4E5B9ull, k3 = 0x94D049BB133111EBull;
   std::uint64_t h = k1 ^ (static_cast<std::uint64_t>(size) * k2);
   std::size_t n = size;
   while (n > 8) {
-    h = (h ^ load64(data)) * k2;
+    h = (h ^ hash_detail::load64(data)) * k2;
     h ^= h >> 31;
     data += 8;
     n -= 8;
   }
-  std::uint64_t tail;
-  if (n >= 4) {
-    tail = load32(data) | (load32(data + n - 4) << 32);
-  } else if (n > 0) {
-    tail = (std::uint64_t{static_cast<unsigned char>(data[0])} << 16) |
-           (std::uint64_t{static_cast<unsigned char>(data[n >> 1])} << 8) |
-           std::uint64_t{static_cast<unsigned char>(data[n - 1])};
-  } else {
-    tail = 0;
-  }
-  h = (h ^ tail) * k3;
+  h = (h ^ hash_detail::load64(data + n - 8)) * k3;  // the last 8 bytes (size > 16)
   h ^= h >> 29;
   h *= k2;
   h ^= h >> 32;
@@ -176,6 +232,30 @@ class BasicStringTable {
   }
   void add(std::string_view key, std::int64_t value) { add(key, hash_bytes(key), value); }
 
+  /// add() for a key whose ShortKey `words` is known (any size; only keys of at most 12
+  /// bytes use it, comparing two words with the zero-padded inline key, no byte loop).
+  void add(std::string_view key, std::uint64_t hash, const ShortKey& words, std::int64_t value) {
+    if (key.size() > inline_key_bytes) {
+      add(key, hash, value);
+      return;
+    }
+    const auto size_plus_one = static_cast<std::uint32_t>(key.size() + 1);
+    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      Slot& slot = slots_[i];
+      if (slot.size_plus_one == 0) {
+        insert_at(slot, key, hash, value);
+        return;
+      }
+      std::uint32_t inline_hi;
+      std::memcpy(&inline_hi, slot.key + 8, sizeof inline_hi);
+      if (slot.hash == hash && slot.size_plus_one == size_plus_one && hash_detail::load64(slot.key) == words.lo &&
+          inline_hi == static_cast<std::uint32_t>(words.hi)) {
+        slot.value = reduce_(slot.value, value);
+        return;
+      }
+    }
+  }
+
   /// The value of `key`, or nullptr when absent.
   const std::int64_t* find(std::string_view key) const {
     const std::uint64_t hash = hash_bytes(key);
@@ -224,6 +304,7 @@ class BasicStringTable {
     slot.value = value;
     slot.size_plus_one = static_cast<std::uint32_t>(key.size() + 1);
     if (key.size() <= inline_key_bytes) {
+      std::memset(slot.key, 0, sizeof slot.key);  // zero padding: compared as two words
       std::memcpy(slot.key, key.data(), key.size());
     } else {
       const std::uint64_t offset = arena_.size();
@@ -255,27 +336,30 @@ class BasicStringTable {
 /// Adds keys to a table a few keys behind: each key's slot is prefetched when the key
 /// arrives and looked up `depth` keys later, so cache misses on rare keys overlap instead
 /// of stalling one after another. Keys passed to add() must stay valid until flush();
-/// add_copy() copies them (for keys in a scratch buffer).
+/// add_copy() copies them (for keys in a scratch buffer). Keys that start at least 16
+/// bytes before `readable_end` are loaded as words without a byte loop.
 template <class Table>
 class PrefetchingAdder {
  public:
   static constexpr unsigned depth = 16;
 
-  explicit PrefetchingAdder(Table& table) : table_(table) {}
+  explicit PrefetchingAdder(Table& table, const char* readable_end = nullptr)
+      : table_(table), readable_end_(readable_end) {}
   PrefetchingAdder(const PrefetchingAdder&) = delete;
   PrefetchingAdder& operator=(const PrefetchingAdder&) = delete;
   ~PrefetchingAdder() = default;  // call flush() first: it may throw
 
-  void add(std::string_view key, std::int64_t value) { push(key, value); }
+  void add(std::string_view key, std::int64_t value) {
+    Item& item = take();
+    store(item, key, value, readable_end_ && key.size() <= short_key_bytes && key.data() + 16 <= readable_end_);
+  }
   void add_copy(std::string_view key, std::int64_t value) {
-    Item& item = ring_[head_];
-    if (count_ == depth) table_.add(item.key, item.hash, item.value);
+    Item& item = take();
     item.copy.assign(key);
-    store(item, item.copy, value);
+    store(item, item.copy, value, false);
   }
   void flush() {
-    for (unsigned n = count_, i = (head_ + depth - count_) % depth; n > 0; --n, i = (i + 1) % depth)
-      table_.add(ring_[i].key, ring_[i].hash, ring_[i].value);
+    for (unsigned n = count_, i = (head_ + depth - count_) % depth; n > 0; --n, i = (i + 1) % depth) apply(ring_[i]);
     count_ = 0;
     head_ = 0;
   }
@@ -284,18 +368,28 @@ class PrefetchingAdder {
   struct Item {
     std::string_view key;
     std::uint64_t hash = 0;
+    ShortKey words;
     std::int64_t value = 0;
     std::string copy;
   };
 
-  void push(std::string_view key, std::int64_t value) {
+  Item& take() {
     Item& item = ring_[head_];
-    if (count_ == depth) table_.add(item.key, item.hash, item.value);
-    store(item, key, value);
+    if (count_ == depth) apply(item);
+    return item;
   }
-  void store(Item& item, std::string_view key, std::int64_t value) {
+  void apply(const Item& item) {
+    if (item.key.size() <= short_key_bytes) table_.add(item.key, item.hash, item.words, item.value);
+    else table_.add(item.key, item.hash, item.value);
+  }
+  void store(Item& item, std::string_view key, std::int64_t value, bool overread_ok) {
     item.key = key;
-    item.hash = hash_bytes(key);
+    if (key.size() <= short_key_bytes) {
+      item.words = overread_ok ? short_key_overread(key.data(), key.size()) : short_key(key.data(), key.size());
+      item.hash = hash_short(item.words, key.size());
+    } else {
+      item.hash = hash_bytes(key);
+    }
     item.value = value;
     table_.prefetch(item.hash);
     head_ = (head_ + 1) % depth;
@@ -303,6 +397,7 @@ class PrefetchingAdder {
   }
 
   Table& table_;
+  const char* readable_end_;
   Item ring_[depth];
   unsigned head_ = 0;
   unsigned count_ = 0;

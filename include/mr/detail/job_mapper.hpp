@@ -44,6 +44,7 @@ class JobMapper {
   const MapStats& stats() const noexcept { return stats_; }
 
  private:
+  void map_ngram_block(std::string_view block, const BlockOrigin& origin);
   void flush_pending();
   [[noreturn]] void fail(std::string_view block, const char* line, const BlockOrigin& origin,
                          const char* reason) const;
