@@ -156,6 +156,10 @@ def test_edge_cases(r, work):
     path = write(os.path.join(work, "long.txt"), long_line)
     check(r.output_of("--chunk-bytes", "10", path) == ordered(oracle_whitespace(long_line)),
           "a line longer than a partition")
+    code, _, stderr = r.run("--progress", path)
+    check(code == 0 and "\rmapreduce: map" in stderr, "--progress draws a progress line on stderr")
+    code, _, stderr = r.run(path)
+    check(code == 0 and "\r" not in stderr, "no progress output when stderr is not a terminal")
     one = write(os.path.join(work, "one.txt"), b"single line only")
     check(r.output_of("--chunk-bytes", "1", one) == ordered(oracle_whitespace(b"single line only")),
           "more ranks than lines")

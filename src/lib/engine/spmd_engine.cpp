@@ -19,7 +19,7 @@ struct Progress {
   bool enabled = false;
   std::uint64_t total = 0;  ///< bytes rank 0 maps in place (0: only streams)
   std::uint64_t done = 0;
-  double last = 0;
+  double last = -1e9;  // draw on the first call (MPI_Wtime may start near 0)
 
   void advance(std::uint64_t bytes) {
     done += bytes;
