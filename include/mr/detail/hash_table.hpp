@@ -216,19 +216,8 @@ class BasicStringTable {
 
   /// Combines `value` into `key`'s entry (inserting it if new); `hash` must be hash_bytes(key).
   void add(std::string_view key, std::uint64_t hash, std::int64_t value) {
-    const auto size_plus_one = static_cast<std::uint32_t>(key.size() + 1);
-    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
-      Slot& slot = slots_[i];
-      if (slot.size_plus_one == 0) {
-        insert_at(slot, key, hash, value);
-        return;
-      }
-      if (slot.hash == hash && slot.size_plus_one == size_plus_one &&
-          bytes_equal(key_data(slot), key.data(), key.size())) {
-        slot.value = reduce_(slot.value, value);
-        return;
-      }
-    }
+    add_where(key, hash, value,
+              [&](const Slot& slot) { return bytes_equal(key_data(slot), key.data(), key.size()); });
   }
   void add(std::string_view key, std::int64_t value) { add(key, hash_bytes(key), value); }
 
@@ -239,21 +228,11 @@ class BasicStringTable {
       add(key, hash, value);
       return;
     }
-    const auto size_plus_one = static_cast<std::uint32_t>(key.size() + 1);
-    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
-      Slot& slot = slots_[i];
-      if (slot.size_plus_one == 0) {
-        insert_at(slot, key, hash, value);
-        return;
-      }
+    add_where(key, hash, value, [&](const Slot& slot) {
       std::uint32_t inline_hi;
       std::memcpy(&inline_hi, slot.key + 8, sizeof inline_hi);
-      if (slot.hash == hash && slot.size_plus_one == size_plus_one && hash_detail::load64(slot.key) == words.lo &&
-          inline_hi == static_cast<std::uint32_t>(words.hi)) {
-        slot.value = reduce_(slot.value, value);
-        return;
-      }
-    }
+      return hash_detail::load64(slot.key) == words.lo && inline_hi == static_cast<std::uint32_t>(words.hi);
+    });
   }
 
   /// The value of `key`, or nullptr when absent.
@@ -296,6 +275,24 @@ class BasicStringTable {
     std::uint64_t offset;
     std::memcpy(&offset, slot.key, sizeof offset);
     return arena_.data() + offset;
+  }
+
+  /// Linear probing from the key's home slot; `same_key(slot)` compares the key bytes of
+  /// a slot whose hash and size already match.
+  template <class SameKey>
+  void add_where(std::string_view key, std::uint64_t hash, std::int64_t value, SameKey&& same_key) {
+    const auto size_plus_one = static_cast<std::uint32_t>(key.size() + 1);
+    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      Slot& slot = slots_[i];
+      if (slot.size_plus_one == 0) {
+        insert_at(slot, key, hash, value);
+        return;
+      }
+      if (slot.hash == hash && slot.size_plus_one == size_plus_one && same_key(slot)) {
+        slot.value = reduce_(slot.value, value);
+        return;
+      }
+    }
   }
 
   void insert_at(Slot& slot, std::string_view key, std::uint64_t hash, std::int64_t value) {
