@@ -79,8 +79,11 @@ class Future {
   /// reported on stderr and ignored, as in Python.
   template <std::invocable<const Future<T>&> Callback>
   void add_done_callback(Callback callback) const {
-    checked().add_done_callback(
-        [self = *this, callback = std::move(callback)]() mutable { callback(self); });
+    // A weak reference: the callback is stored in the state, and a strong one would keep a
+    // never-completed state alive forever. Whoever completes the state holds it meanwhile.
+    checked().add_done_callback([weak = std::weak_ptr<State>(state_), callback = std::move(callback)]() mutable {
+      if (auto state = weak.lock()) callback(Future(std::move(state)));
+    });
   }
 
   /// The shared completion state (for executors and the event-loop adapters).
@@ -152,7 +155,9 @@ auto wait(const Futures& futures, ReturnWhen return_when = ReturnWhen::all_compl
   std::size_t total = 0;
   for (const F& future : futures) {
     ++total;
-    future.state()->add_done_callback([counter, state = future.state()] {
+    // The state runs this callback itself, so a plain pointer to it is valid there (a
+    // shared_ptr stored in the state's own callbacks would never be freed if it never completes).
+    future.state()->add_done_callback([counter, state = future.state().get()] {
       const bool failed = state->state() == detail::FutureState::finished &&
                           state->exception(std::chrono::seconds(0)) != nullptr;
       {

@@ -139,7 +139,7 @@ bad = os.path.join(tmp, "bad.tsv")
 with open(bad, "wb") as f:
     f.write(b"\n".join(ngram_lines[:2500]) + b"\nnot an ngram line\n" + b"\n".join(ngram_lines[2500:]) + b"\n")
 out_file = os.path.join(tmp, "bad.out")
-result = run(["--job", "ngram", "--output", out_file, bad], "pool")
+result = run(["--job", "ngram", "--progress", "--output", out_file, bad], "pool")  # --progress: must not hang
 errors = [l for l in result.stderr.decode(errors="replace").splitlines() if "error" in l]
 check(result.returncode != 0, "bad input: exit code 0")
 check(len(errors) == 1 and ("%s:2501:" % bad) in errors[0], "bad input: expected one error naming %s:2501, got %r" % (bad, errors))

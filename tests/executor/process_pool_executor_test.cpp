@@ -84,8 +84,8 @@ TEST(ProcessPoolExecutor, SubmitResultAndRemoteExceptions) {
 
 TEST(ProcessPoolExecutor, CancelSucceedsOnlyWhilePending) {
   mr::ProcessPoolExecutor executor(1);
-  auto slow = executor.submit(sleep_ms, 400L);
-  for (int i = 0; i < 200 && !slow.running(); ++i) std::this_thread::sleep_for(1ms);
+  auto slow = executor.submit(sleep_ms, 800L);
+  for (int i = 0; i < 5000 && !slow.running(); ++i) std::this_thread::sleep_for(1ms);
   ASSERT_TRUE(slow.running());
   // More tasks than the worker may hold: the last ones stay pending in the parent.
   std::vector<mr::Future<long>> queued;
@@ -94,7 +94,7 @@ TEST(ProcessPoolExecutor, CancelSucceedsOnlyWhilePending) {
   EXPECT_TRUE(queued.back().cancel());
   EXPECT_TRUE(queued.back().cancelled());
   EXPECT_THROW(queued.back().result(), mr::CancelledError);
-  EXPECT_EQ(slow.result(10s), 400);
+  EXPECT_EQ(slow.result(10s), 800);
   EXPECT_EQ(queued.front().result(10s), 0);
 }
 
@@ -103,7 +103,7 @@ TEST(ProcessPoolExecutor, TimeoutsOnResultAndMap) {
   auto slow = executor.submit(sleep_ms, 300L);
   EXPECT_THROW(slow.result(20ms), mr::TimeoutError);
   EXPECT_EQ(slow.result(10s), 300);
-  auto results = executor.map(sleep_ms, std::vector<long>{1, 400}, {.timeout = 100ms});
+  auto results = executor.map(sleep_ms, std::vector<long>{1, 800}, {.timeout = 400ms});
   auto it = results.begin();
   EXPECT_EQ(*it, 1);
   EXPECT_THROW(++it, mr::TimeoutError);
@@ -128,7 +128,10 @@ TEST(ProcessPoolExecutor, MapKeepsInputOrderForEveryChunksize) {
 
 TEST(ProcessPoolExecutor, WaitAndAsCompletedOnProcessFutures) {
   mr::ProcessPoolExecutor executor(2);
-  std::vector<mr::Future<long>> futures{executor.submit(sleep_ms, 300L), executor.submit(sleep_ms, 1L)};
+  // The fast call is submitted first: whichever workers the two land on, it finishes first.
+  auto fast = executor.submit(sleep_ms, 1L);
+  auto slow = executor.submit(sleep_ms, 300L);
+  std::vector<mr::Future<long>> futures{slow, fast};
   auto [done, not_done] = mr::wait(futures, mr::ReturnWhen::first_completed, 10s);
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].result(), 1);
@@ -139,12 +142,12 @@ TEST(ProcessPoolExecutor, WaitAndAsCompletedOnProcessFutures) {
 
 TEST(ProcessPoolExecutor, ShutdownCancelsPendingAndRefusesNewWork) {
   mr::ProcessPoolExecutor executor(1);
-  auto slow = executor.submit(sleep_ms, 200L);
-  for (int i = 0; i < 200 && !slow.running(); ++i) std::this_thread::sleep_for(1ms);
+  auto slow = executor.submit(sleep_ms, 600L);
+  for (int i = 0; i < 5000 && !slow.running(); ++i) std::this_thread::sleep_for(1ms);
   std::vector<mr::Future<long>> queued;
   for (long i = 0; i < 3000; ++i) queued.push_back(executor.submit(square, i));
   executor.shutdown(/*wait=*/true, /*cancel_futures=*/true);
-  EXPECT_EQ(slow.result(), 200);
+  EXPECT_EQ(slow.result(), 600);
   EXPECT_TRUE(queued.back().cancelled());
   for (const auto& f : queued) EXPECT_TRUE(f.done());
   EXPECT_THROW(executor.submit(square, 1L), mr::StateError);

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -77,22 +78,30 @@ constexpr std::size_t kStreamBlockBytes = 4u << 20;
 struct MapProgress {
   std::size_t done = 0;
   std::size_t total = 0;
-  asio::steady_timer* wake = nullptr;  ///< the reporter's timer, cancelled on the last map
+  bool over = false;                   ///< every map finished, or one failed
+  asio::steady_timer* wake = nullptr;  ///< the reporter's timer, cancelled when over
+
+  void end() {
+    over = true;
+    if (wake) wake->cancel();
+  }
 };
 
 /// Prints "Finished i/N map operations" about once a second and once at the end (the book
-/// prints once a second from a coroutine beside the gather).
-asio::awaitable<void> report_progress(MapProgress& progress) {
+/// prints once a second from a coroutine beside the gather). Shares `progress` with the job,
+/// which may end (with an error) before this coroutine wakes up.
+asio::awaitable<void> report_progress(std::shared_ptr<MapProgress> progress) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  progress.wake = &timer;
-  while (progress.done < progress.total) {
-    std::fprintf(stderr, "Finished %zu/%zu map operations\n", progress.done, progress.total);
+  progress->wake = &timer;
+  while (!progress->over) {
+    std::fprintf(stderr, "Finished %zu/%zu map operations\n", progress->done, progress->total);
     timer.expires_after(std::chrono::seconds(1));
-    boost::system::error_code ignored;  // cancelled when the last map finishes
+    boost::system::error_code ignored;  // cancelled when the maps are over
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
   }
-  progress.wake = nullptr;
-  std::fprintf(stderr, "Finished %zu/%zu map operations\n", progress.done, progress.total);
+  progress->wake = nullptr;
+  if (progress->done == progress->total)
+    std::fprintf(stderr, "Finished %zu/%zu map operations\n", progress->done, progress->total);
 }
 
 /// Submits one map task per chunk of `config.chunk_lines` lines of every input.
@@ -220,7 +229,7 @@ asio::awaitable<void> map_into(asio::awaitable<PartialTable> map, MergeLevel<E>&
   stats.bytes += chunk.bytes;
   stats.records += chunk.records;
   first_level.add(std::move(table));
-  if (++progress.done == progress.total && progress.wake) progress.wake->cancel();
+  ++progress.done;
 }
 
 struct PoolRun {
@@ -232,13 +241,19 @@ template <Executor E>
 asio::awaitable<void> run_job(E& executor, const JobConfig& config, const std::vector<InputFile>& inputs,
                               std::string stdin_text, bool show_progress, PoolRun& out) {
   auto maps = submit_maps(executor, config, inputs, std::move(stdin_text));
-  MapProgress progress{0, maps.size(), nullptr};
+  auto progress = std::make_shared<MapProgress>(MapProgress{.total = maps.size()});
   MergeLevel<E> first_level(executor, maps.size());
   std::vector<asio::awaitable<void>> mapped;
   mapped.reserve(maps.size());
-  for (auto& map : maps) mapped.push_back(map_into(std::move(map), first_level, out.stats, progress));
+  for (auto& map : maps) mapped.push_back(map_into(std::move(map), first_level, out.stats, *progress));
   if (show_progress) asio::co_spawn(co_await asio::this_coro::executor, report_progress(progress), asio::detached);
-  co_await gather(std::move(mapped));
+  try {
+    co_await gather(std::move(mapped));
+  } catch (...) {
+    progress->end();  // the reporter must not keep the loop alive after a failed map
+    throw;
+  }
+  progress->end();
   out.tables = co_await reduce_in_pool(executor, co_await first_level.finish());
 }
 
