@@ -14,7 +14,8 @@ namespace mr::detail {
 /// Runs `phase` (which must not itself call collectives that a throwing rank would skip),
 /// then agrees with every rank of `comm`: if any rank failed, rethrows on all ranks the
 /// failure of the lowest failing rank as an exception of the same mr type
-/// (InputError, UsageError, or Error for anything else). Collective.
+/// (InputError, UsageError, or Error for anything else). Collective; ranks that arrive
+/// early wait sleeping (non-blocking allreduce polled with backoff), not spinning.
 void agree_on_error(MPI_Comm comm, const std::function<void()>& phase);
 
 /// As agree_on_error() for an error this rank already caught (null: no error).

@@ -1,6 +1,9 @@
 #include "mr/detail/collective_error.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "mr/detail/mpi_check.hpp"
 #include "mr/error.hpp"
@@ -33,9 +36,20 @@ void agree_on_error(MPI_Comm comm, std::exception_ptr local_error) {
       message = "unknown error";
     }
   }
+  // Ranks reach this point at different times (rank 0 alone discovers inputs and writes
+  // the output; ranks finish mapping unevenly). Wait sleeping, not spinning in a blocking
+  // collective, so a waiting rank does not take a core from one still working.
   const int mine = local_error ? rank : size;
   int lowest = size;
-  MR_MPI_CALL(MPI_Allreduce, &mine, &lowest, 1, MPI_INT, MPI_MIN, comm);
+  MPI_Request request = MPI_REQUEST_NULL;
+  MR_MPI_CALL(MPI_Iallreduce, &mine, &lowest, 1, MPI_INT, MPI_MIN, comm, &request);
+  auto pause = std::chrono::microseconds(20);
+  for (int done = 0;;) {
+    MR_MPI_CALL(MPI_Test, &request, &done, MPI_STATUS_IGNORE);
+    if (done) break;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(2000));
+  }
   if (lowest == size) return;
   int header[2] = {static_cast<int>(kind), static_cast<int>(message.size())};
   MR_MPI_CALL(MPI_Bcast, header, 2, MPI_INT, lowest, comm);
