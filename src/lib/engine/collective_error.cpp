@@ -15,6 +15,16 @@ enum class ErrorKind : int { Input = 1, Usage = 2, Other = 3 };
 
 }  // namespace
 
+void wait_sleeping(MPI_Request& request) {
+  auto pause = std::chrono::microseconds(20);
+  for (int done = 0;;) {
+    MR_MPI_CALL(MPI_Test, &request, &done, MPI_STATUS_IGNORE);
+    if (done) return;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(2000));
+  }
+}
+
 void agree_on_error(MPI_Comm comm, std::exception_ptr local_error) {
   int rank = 0, size = 1;
   MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
@@ -43,13 +53,7 @@ void agree_on_error(MPI_Comm comm, std::exception_ptr local_error) {
   int lowest = size;
   MPI_Request request = MPI_REQUEST_NULL;
   MR_MPI_CALL(MPI_Iallreduce, &mine, &lowest, 1, MPI_INT, MPI_MIN, comm, &request);
-  auto pause = std::chrono::microseconds(20);
-  for (int done = 0;;) {
-    MR_MPI_CALL(MPI_Test, &request, &done, MPI_STATUS_IGNORE);
-    if (done) break;
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(2000));
-  }
+  wait_sleeping(request);
   if (lowest == size) return;
   int header[2] = {static_cast<int>(kind), static_cast<int>(message.size())};
   MR_MPI_CALL(MPI_Bcast, header, 2, MPI_INT, lowest, comm);

@@ -58,7 +58,9 @@ void stream_input(MPI_Comm comm, int rank, int size, const InputFile& input, con
       }
     }
     int wire = static_cast<int>(status);
-    MR_MPI_CALL(MPI_Bcast, &wire, 1, MPI_INT, 0, comm);
+    MPI_Request request = MPI_REQUEST_NULL;  // rank 0 may read for a while: wait sleeping
+    MR_MPI_CALL(MPI_Ibcast, &wire, 1, MPI_INT, 0, comm, &request);
+    wait_sleeping(request);
     if (static_cast<StreamStatus>(wire) != StreamStatus::Data) return;
     int count = 0;
     std::uint64_t line_base = 0;
