@@ -238,6 +238,7 @@ class ProcessPool {
     requires TaskCallableWith<F, Args...>
   task_result_t<F> apply(F fn, const Args&... args) {
     auto state = submit_call(fn, ResultCallbacks<NoCallback>{}, args...);
+    detail::spin_until_done(*state);
     if constexpr (std::is_void_v<task_result_t<F>>) {
       state->get(std::nullopt);
     } else {

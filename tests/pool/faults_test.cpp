@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -140,6 +141,31 @@ TEST(PoolFaults, NormalCloseLeavesNoWorkers) {
     EXPECT_EQ(pool.map(square, std::vector<long>{1, 2, 3}), (std::vector<long>{1, 4, 9}));
   }
   expect_gone(pids);
+}
+
+double cpu_seconds(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  std::istringstream fields(line.substr(line.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i)
+    if (i >= 14) ticks += std::stod(field);  // utime + stime
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+TEST(PoolFaults, AnIdlePoolUsesAlmostNoCpu) {
+  mr::ProcessPool pool(2);
+  EXPECT_EQ(pool.map(square, std::vector<long>(1000, 3)).size(), 1000u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::vector<int> pids = pool.worker_pids();
+  pids.push_back(static_cast<int>(getpid()));
+  double before = 0, after = 0;
+  for (int pid : pids) before += cpu_seconds(pid);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  for (int pid : pids) after += cpu_seconds(pid);
+  EXPECT_LT(after - before, 0.05) << "an idle pool of 2 must use < 5% of one core";
 }
 
 TEST(PoolFaults, Initializer) {

@@ -2,7 +2,10 @@
 /// Typed encoding helpers shared by ProcessPool, Process and the executors: turning a call
 /// (function + arguments) into a task name and payload, and chunks of calls into one task.
 
+#include <sched.h>
+
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -45,6 +48,15 @@ std::vector<R> decode_chunk_results(std::string_view bytes) {
   out.reserve(items.size());
   for (std::string_view item : items) out.push_back(decode_value<R>(item));
   return out;
+}
+
+/// A blocking call's short answer usually arrives within tens of microseconds: poll for that
+/// long (yielding the core) before falling back to a sleeping wait, which costs a futex
+/// wake-up on the critical path.
+template <class T>
+void spin_until_done(const SharedState<T>& state, std::chrono::microseconds limit = std::chrono::microseconds(100)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!state.done() && std::chrono::steady_clock::now() < until) sched_yield();
 }
 
 /// Python's Pool.map chunksize heuristic: about four chunks per worker.

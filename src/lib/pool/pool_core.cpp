@@ -1,6 +1,8 @@
 #include "mr/detail/pool_core.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,6 +66,36 @@ std::string self_executable() {
   if (n <= 0) throw BrokenPool("mr: cannot find this program's executable (/proc/self/exe) to spawn workers");
   return std::string(path, static_cast<std::size_t>(n));
 }
+
+/// Serialises MPI_Comm_spawn and pool teardown between the processes of one host: with Open
+/// MPI 4.1, children of a spawn that overlaps another spawn or the end of another spawned job
+/// (every rank of a job creating and closing pools at once) often hang in MPI_Init. A lock file, not MPI, because the spawning ranks are not in any collective.
+/// Waits a bounded time: a holder stuck in a hung spawn must not block everyone else.
+class SpawnLock {
+ public:
+  SpawnLock() {
+    const std::string path = "/tmp/mr-spawn-" + std::to_string(getuid()) + ".lock";
+    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) return;
+    const auto deadline = Clock::now() + std::chrono::seconds(3);
+    while (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (Clock::now() > deadline) {
+        close(fd_);
+        fd_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  ~SpawnLock() {
+    if (fd_ >= 0) close(fd_);  // releases the lock
+  }
+  SpawnLock(const SpawnLock&) = delete;
+  SpawnLock& operator=(const SpawnLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 struct Worker {
   int rank = 0;
@@ -152,6 +184,7 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
     MR_MPI_CALL(MPI_Comm_set_errhandler, self, MPI_ERRORS_RETURN);
     const std::string command = self_executable();
     std::vector<int> codes(static_cast<std::size_t>(size), MPI_SUCCESS);
+    const SpawnLock spawn_lock;
     const int rc = MPI_Comm_spawn(command.c_str(), MPI_ARGV_NULL, size, MPI_INFO_NULL, 0, self, &inter,
                                   codes.data());
     if (rc != MPI_SUCCESS || std::any_of(codes.begin(), codes.end(), [](int c) { return c != MPI_SUCCESS; })) {
@@ -314,14 +347,12 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
 
   /// Drops the workers without any collective call (they may be dead or stuck).
   void kill_workers() {
+    const SpawnLock teardown_lock;
     for (const Worker& worker : workers)
       if (worker.local && worker.pid > 0) kill(worker.pid, SIGKILL);
     // Let the launcher reap them before anything else is spawned: a spawn that races with the
-    // launcher's clean-up of a killed job can hang.
-    const auto deadline = Clock::now() + std::chrono::seconds(2);
-    for (const Worker& worker : workers)
-      while (worker.local && worker.pid > 0 && process_alive(worker.pid) && Clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    // launcher's clean-up of a finished job can hang.
+    wait_for_exit();
     if (outbox) outbox->abandon();
     // The intercommunicator is deliberately leaked: MPI_Comm_disconnect would wait for the
     // dead, and after MPI_Comm_free Open MPI reuses its context id for the next pool, which
@@ -330,7 +361,16 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
     inter = MPI_COMM_NULL;
   }
 
+  /// Waits (bounded) until the launcher has reaped the local workers.
+  void wait_for_exit() {
+    const auto deadline = Clock::now() + std::chrono::seconds(2);
+    for (const Worker& worker : workers)
+      while (worker.local && worker.pid > 0 && process_alive(worker.pid) && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+
   void stop_workers() {
+    const SpawnLock teardown_lock;  // no spawn on this host while these workers wind down
     for (const Worker& worker : workers) outbox->send(worker.rank, Tag::stop, Bytes());
     Backoff backoff;
     auto last_check = Clock::now();
@@ -343,6 +383,7 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
       backoff.pause();
     }
     MR_MPI_CALL(MPI_Comm_disconnect, &inter);
+    wait_for_exit();
   }
 
   void finish(Phase) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "mr/detail/backoff.hpp"
 #include "mr/detail/mpi_check.hpp"
@@ -145,6 +146,27 @@ class WorkerLoop {
   PoolConfig config_;
   bool stopping_ = false;
 };
+
+/// Open MPI 4.1 now and then leaves a freshly spawned process stuck inside MPI_Init
+/// (PMIx_Init never returns). The parent gives up on that spawn and retries, but the stuck
+/// child would live on and keep mpirun from exiting. So every spawned copy of the program
+/// starts, before main() (the hang is inside mr::Runtime's MPI_Init), a watchdog that ends it
+/// if MPI is not initialised in time. Exit code 0: a process that never joined MPI exiting
+/// normally does not make the launcher abort the job.
+constexpr auto kInitWatchdog = std::chrono::seconds(20);
+
+bool start_init_watchdog() {
+  if (std::getenv("OMPI_PARENT_PORT") == nullptr) return false;  // not a spawned child
+  std::thread([] {
+    std::this_thread::sleep_for(kInitWatchdog);
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (!initialized) std::_Exit(EXIT_SUCCESS);
+  }).detach();
+  return true;
+}
+
+[[maybe_unused]] const bool init_watchdog_started = start_init_watchdog();
 
 }  // namespace
 
