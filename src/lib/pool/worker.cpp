@@ -67,7 +67,6 @@ class WorkerLoop {
   int run() {
     outbox_.send(0, Tag::hello, encode_hello({static_cast<std::int64_t>(getpid()), this_host()}));
     Backoff backoff;
-    auto last_parent_check = Clock::now();
     Message message;
     while (!stopping_) {
       if (try_receive(parent_, message)) {
@@ -76,10 +75,6 @@ class WorkerLoop {
         continue;
       }
       if (outbox_.progress()) backoff.reset();
-      if (Clock::now() - last_parent_check > kParentCheckInterval) {
-        last_parent_check = Clock::now();
-        if (!parent_alive()) std::_Exit(EXIT_FAILURE);  // no orphans; MPI cannot finish cleanly
-      }
       backoff.pause();
     }
     while (!outbox_.empty()) {
@@ -95,6 +90,7 @@ class WorkerLoop {
     switch (message.tag) {
       case Tag::config:
         config_ = decode_config(message.data);
+        watch_parent();
         break;
       case Tag::tasks:
         run_batch(message.data);
@@ -136,9 +132,18 @@ class WorkerLoop {
     count = 0;
   }
 
-  bool parent_alive() const {
-    if (config_.parent_pid <= 0 || config_.parent_host != this_host()) return true;
-    return kill(static_cast<pid_t>(config_.parent_pid), 0) == 0 || errno == EPERM;
+  /// A thread, so that a worker busy in a long task also notices: if the parent dies (killed,
+  /// crashed) the worker ends itself instead of living on as an orphan. MPI cannot be shut
+  /// down cleanly at that point, hence _Exit.
+  void watch_parent() const {
+    if (config_.parent_pid <= 0 || config_.parent_host != this_host()) return;
+    const auto parent = static_cast<pid_t>(config_.parent_pid);
+    std::thread([parent] {
+      for (;;) {
+        std::this_thread::sleep_for(kParentCheckInterval);
+        if (kill(parent, 0) != 0 && errno != EPERM) std::_Exit(EXIT_FAILURE);
+      }
+    }).detach();
   }
 
   MPI_Comm parent_;
