@@ -110,8 +110,6 @@ struct Worker {
   std::deque<std::uint32_t> batches;  // tasks left per batch sent
 };
 
-enum class Phase { starting, running, draining, finished };
-
 }  // namespace
 
 struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
@@ -123,16 +121,13 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
   // ---- shared with submitters (mutex) ----
   mutable std::mutex mutex;
   std::condition_variable wake;     // the progress thread sleeps here when idle
-  std::condition_variable stopped;  // phase == finished
   std::deque<Job> incoming;
   bool progress_sleeping = false;
   bool closed = false;
   bool cancel_pending = false;
   bool terminate_requested = false;
   bool abandoned = false;  // the constructor gave up waiting for start-up
-  Phase phase = Phase::starting;
   std::string broken_reason;
-  std::string start_error;
   std::vector<pid_t> pids;
   std::atomic<bool> broken{false};
 
@@ -386,13 +381,9 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
     wait_for_exit();
   }
 
-  void finish(Phase) {
+  /// The progress thread is done: release the callback thread once it has drained its queue.
+  void finish() {
     if (self != MPI_COMM_NULL) MPI_Comm_free(&self);
-    {
-      std::lock_guard lock(mutex);
-      phase = Phase::finished;
-    }
-    stopped.notify_all();
     {
       std::lock_guard lock(callback_mutex);
       callbacks_stop = true;
@@ -411,21 +402,16 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
   void run(std::promise<void>& started) {
     try {
       spawn();
-    } catch (const std::exception& e) {
+    } catch (const std::exception&) {
       bool gave_up = false;
       {
         std::lock_guard lock(mutex);
         gave_up = abandoned;
-        start_error = e.what();
       }
       if (inter != MPI_COMM_NULL) kill_workers();
       if (!gave_up) started.set_exception(std::current_exception());
-      finish(Phase::finished);
+      finish();
       return;
-    }
-    {
-      std::lock_guard lock(mutex);
-      phase = Phase::running;
     }
     started.set_value();
     try {
@@ -447,10 +433,8 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
       fail_everything(std::make_exception_ptr(BrokenPool(reason)));
       kill_workers();
     }
-    finish(Phase::finished);
+    finish();
   }
-
-  struct Terminated {};
 
   void loop() {
     Backoff backoff;
