@@ -28,12 +28,16 @@ mapfile -t targets < <(sed -n 's/^foreach(target \(.*\))$/\1/p' "$MR_ROOT/tests/
 cmake --build "$build" -j "$MR_JOBS" --target "${targets[@]/#/fuzz_}"
 
 mkdir -p "$build/artifacts"
+# A corrupt length in a peer's message must become a clear error, not an allocation of
+# terabytes: cap single allocations at 1 GiB (as a memory-limited job would be) so a huge
+# request fails with std::bad_alloc, which the decoders turn into mr::detail::WireError.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1:max_allocation_size_mb=1024"
 for target in "${targets[@]}"; do
   corpus=$build/corpus/$target
   mkdir -p "$corpus"
   mr_log "fuzz_$target for ${seconds}s"
   # New inputs go to the build tree's corpus; the seeds in the source tree stay as they are.
-  "$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  "$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
     -max_len=4096 -print_final_stats=1 -artifact_prefix="$build/artifacts/$target-" \
     "$corpus" "$MR_ROOT/tests/fuzz/corpus/$target" 2>"$build/fuzz_$target.log" ||
     { tail -40 "$build/fuzz_$target.log" >&2; echo "error: fuzz_$target failed; input in $build/artifacts/" >&2; exit 1; }

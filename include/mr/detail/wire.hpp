@@ -14,6 +14,8 @@
 #include <boost/serialization/vector.hpp>
 #include <cstdint>
 #include <cstring>
+#include <new>
+#include <stdexcept>
 #include <streambuf>
 #include <string>
 #include <string_view>
@@ -204,6 +206,11 @@ class Decoder {
         archive >> out;
       } catch (const boost::archive::archive_exception& e) {
         throw WireError(std::string("mr: malformed pool message: archive: ") + e.what());
+      } catch (const std::length_error& e) {
+        // A corrupt element count makes the archive ask for an impossible allocation.
+        throw WireError(std::string("mr: malformed pool message: archive: ") + e.what());
+      } catch (const std::bad_alloc&) {
+        throw WireError("mr: malformed pool message: archive declares a size that cannot be allocated");
       }
       return out;
     }

@@ -1,4 +1,5 @@
 #include "mr/detail/output.hpp"
+#include "mr/detail/signals.hpp"
 
 #include <unistd.h>
 
@@ -63,6 +64,8 @@ void write_result_file(const std::string& path, const std::vector<ResultEntry>& 
   const fs::path target(path);
   const fs::path temp = target.parent_path() /
                         ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()));
+  // A SIGINT/SIGTERM while the file is written must not leave the temp file behind.
+  const TempFileGuard temp_guard(temp.string());
   std::FILE* out = std::fopen(temp.c_str(), "wb");
   if (!out) throw InputError(path + ": cannot create output: " + std::strerror(errno));
   try {
