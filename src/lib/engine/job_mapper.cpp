@@ -58,12 +58,13 @@ namespace {
 /// (which could overflow: the careful parser decides those).
 inline const char* fast_digits(const char* p, const char* end, std::int64_t& value) noexcept {
   const char* start = p;
-  std::int64_t v = 0;
+  // Unsigned, so a run of more than 18 digits wraps harmlessly before it is rejected.
+  std::uint64_t v = 0;
   while (p != end && static_cast<unsigned char>(*p - '0') < 10) {
-    v = v * 10 + (*p - '0');
+    v = v * 10 + static_cast<std::uint64_t>(*p - '0');
     ++p;
   }
-  value = v;
+  value = static_cast<std::int64_t>(v);
   return (p == start || p - start > 18) ? nullptr : p;
 }
 
