@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <map>
 #include <string>
@@ -86,14 +87,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       expect_clean([&] {
         const auto config = decode_config(in);
         const auto again = decode_config(encode_config(config));
-        MR_FUZZ_CHECK(again.parent_pid == config.parent_pid && again.parent_host == config.parent_host);
+        MR_FUZZ_CHECK(again.parent_pid == config.parent_pid && again.parent_host == config.parent_host &&
+                      again.shm_name == config.shm_name &&
+                      std::memcmp(&again.heartbeat_seconds, &config.heartbeat_seconds, sizeof(double)) == 0);
       });
       break;
     case 4:
       expect_clean([&] {
         const auto hello = decode_hello(in);
         const auto again = decode_hello(encode_hello(hello));
-        MR_FUZZ_CHECK(again.pid == hello.pid && again.host == hello.host);
+        MR_FUZZ_CHECK(again.pid == hello.pid && again.host == hello.host &&
+                      again.shared_memory == hello.shared_memory);
       });
       break;
     case 5:

@@ -32,11 +32,16 @@ class Backoff {
   }
   /// Nothing happened this round: yield or nap.
   void pause() {
+    pause([](std::chrono::microseconds nap) { std::this_thread::sleep_for(nap); });
+  }
+  /// The same, napping through `nap(duration)` (e.g. a doorbell wait that a peer can cut short).
+  template <class Nap>
+  void pause(Nap&& nap) {
     if (Clock::now() - last_activity_ < config_.spin_window) {
       sched_yield();
       return;
     }
-    std::this_thread::sleep_for(sleep_);
+    nap(sleep_);
     const auto cap = idle_for() > config_.long_idle_after ? config_.long_idle_sleep : config_.max_sleep;
     sleep_ = std::min(sleep_ * 2, cap);
   }

@@ -86,6 +86,9 @@ struct PoolCoreOptions {
   std::size_t batches_per_worker = 2;
   /// How often worker liveness is checked while tasks are in flight.
   std::chrono::milliseconds liveness_interval{10};
+  /// Bytes of each direction's ring of a worker's shared-memory channel (a power of two);
+  /// 0: workers talk MPI only.
+  std::uint64_t shm_ring_bytes = std::uint64_t{1} << 20;
 };
 
 /// Default pool size: under mpirun, MPI_UNIVERSE_SIZE minus the world size if positive;

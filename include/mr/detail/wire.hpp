@@ -246,6 +246,8 @@ enum class Tag : int {
   results = 5,     ///< worker -> parent: batch of ResultMessage
   large_head = 6,  ///< either way: a message over the MPI int count limit follows in parts
   large_part = 7,
+  heartbeat = 8,   ///< worker -> parent: still alive (workers on another host)
+  bye = 9,         ///< worker -> parent: answer to stop; nothing more will come
 };
 
 enum class TaskKind : std::uint8_t {
@@ -277,11 +279,18 @@ struct RemoteErrorInfo {
 struct PoolConfig {
   std::int64_t parent_pid = 0;
   std::string parent_host;
+  /// The pool's shared-memory segment (shm_channel.hpp); empty: MPI only.
+  std::string shm_name;
+  /// Seconds between a worker's heartbeats; 0: none (the parent watches local workers' pids).
+  double heartbeat_seconds = 0;
 };
 
 struct WorkerHello {
   std::int64_t pid = 0;
   std::string host;
+  /// The worker attached to its shared-memory channel: after this hello, all its messages
+  /// go through the channel.
+  bool shared_memory = false;
 };
 
 /// Appends one task to a batch; `count` is patched by finish_batch.

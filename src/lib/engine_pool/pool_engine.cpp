@@ -179,6 +179,7 @@ class MergeLevel {
       return;
     }
     // Table buffers are self-delimiting entries: a concatenation is a valid buffer.
+    if (group_.empty()) group_.reserve(table.size() * fan_in_ + table.size() / 4);  // no regrowth copies
     group_.insert(group_.end(), table.begin(), table.end());
     if (++in_group_ == fan_in_) submit_group();
   }

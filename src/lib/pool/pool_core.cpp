@@ -21,6 +21,7 @@
 #include "mr/detail/mpi_check.hpp"
 #include "mr/detail/pool_transport.hpp"
 #include "mr/detail/registry.hpp"
+#include "mr/detail/shm_channel.hpp"
 #include "mr/runtime.hpp"
 
 namespace mr::detail {
@@ -97,11 +98,26 @@ class SpawnLock {
   int fd_ = -1;
 };
 
+/// An idle progress thread wakes this often to check worker liveness.
+constexpr auto kIdleNap = std::chrono::milliseconds(200);
+
+/// Worker heartbeat period; a remote worker silent for kMissedHeartbeats periods is dead.
+constexpr double kHeartbeatSeconds = 1.0;
+constexpr int kMissedHeartbeats = 10;
+
+/// MR_POOL_TRANSPORT=mpi turns the shared-memory channels off (tests of the MPI path,
+/// or a workaround should /dev/shm misbehave).
+bool shared_memory_enabled() {
+  const char* transport = std::getenv("MR_POOL_TRANSPORT");
+  return transport == nullptr || std::string_view(transport) != "mpi";
+}
+
 struct Worker {
   int rank = 0;
   pid_t pid = 0;
   bool local = false;
   bool ready = false;
+  Clock::time_point last_heard{};  ///< remote workers: last message or heartbeat
   struct Sent {
     std::uint64_t id;
     std::shared_ptr<Completion> completion;  // null: the initializer
@@ -118,11 +134,17 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
   PoolCoreOptions options;
   int size = 0;
 
+  /// The workers' channels, if shared memory is available. Created by the constructor,
+  /// which removes its name if it gives up on start-up.
+  std::unique_ptr<ShmSegment> segment;
+  /// Rung by submitters and by workers writing to their channels; the progress thread sleeps
+  /// on it. In the segment when there is one (workers ring it), else here.
+  Doorbell local_bell;
+  Doorbell* bell = &local_bell;
+
   // ---- shared with submitters (mutex) ----
   mutable std::mutex mutex;
-  std::condition_variable wake;     // the progress thread sleeps here when idle
   std::deque<Job> incoming;
-  bool progress_sleeping = false;
   bool closed = false;
   bool cancel_pending = false;
   bool terminate_requested = false;
@@ -143,7 +165,7 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
   // ---- progress thread only ----
   MPI_Comm self = MPI_COMM_NULL;
   MPI_Comm inter = MPI_COMM_NULL;
-  std::unique_ptr<Outbox> outbox;
+  std::unique_ptr<Transport> transport;
   std::vector<Worker> workers;
   std::deque<Job> pending;
   std::uint64_t next_id = 1;
@@ -196,25 +218,17 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
                        "give mpirun a larger host/slot list, or ask for fewer processes");
     }
     MR_MPI_CALL(MPI_Comm_set_errhandler, inter, MPI_ERRORS_RETURN);
-    outbox = std::make_unique<Outbox>(inter);
+    transport = std::make_unique<Transport>(inter, size);
     workers.resize(static_cast<std::size_t>(size));
-    const Bytes config = encode_config({static_cast<std::int64_t>(getpid()), this_host()});
+    const std::string host = this_host();
+    PoolConfig config{static_cast<std::int64_t>(getpid()), host, segment ? segment->name() : std::string(),
+                      kHeartbeatSeconds};
+    const Bytes config_bytes = encode_config(config);
     for (int r = 0; r < size; ++r) {
       workers[static_cast<std::size_t>(r)].rank = r;
-      outbox->send(r, Tag::config, config);
-      if (!options.initializer.empty()) {
-        Bytes batch;
-        begin_batch(batch);
-        append_task(batch, {0, TaskKind::initializer, options.initializer, options.initargs});
-        finish_batch(batch, 1);
-        outbox->send(r, Tag::tasks, std::move(batch));
-        workers[static_cast<std::size_t>(r)].in_flight.push_back({0, nullptr});
-        workers[static_cast<std::size_t>(r)].batches.push_back(1);
-        ++in_flight_total;
-      }
+      transport->send(r, Tag::config, config_bytes);
     }
-    // Every worker reports its pid before anything else.
-    const std::string host = this_host();
+    // Every worker reports its pid (over MPI) before anything else.
     int ready = 0;
     Message message;
     Backoff backoff;
@@ -223,8 +237,8 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
         std::lock_guard lock(mutex);
         if (abandoned) throw BrokenPool("abandoned");
       }
-      outbox->progress();
-      if (!try_receive(inter, message)) {
+      transport->progress();
+      if (!transport->receive(message)) {
         backoff.pause();
         continue;
       }
@@ -238,10 +252,39 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
       worker.pid = static_cast<pid_t>(hello.pid);
       worker.local = hello.host == host;
       worker.ready = true;
+      worker.last_heard = Clock::now();
+      if (hello.shared_memory) {
+        if (!segment) throw WireError("mr: a pool worker claims a shared-memory channel the pool does not have");
+        transport->attach(worker.rank, segment->parent_endpoint(worker.rank));
+      }
+      if (!options.initializer.empty()) send_initializer(worker);
       ++ready;
     }
+    if (segment) segment->unlink();  // every worker has attached or chosen MPI
     std::lock_guard lock(mutex);
     for (const Worker& worker : workers) pids.push_back(worker.local ? worker.pid : 0);
+  }
+
+  void send_initializer(Worker& worker) {
+    Bytes batch;
+    begin_batch(batch);
+    append_task(batch, {0, TaskKind::initializer, options.initializer, options.initargs});
+    finish_batch(batch, 1);
+    transport->send(worker.rank, Tag::tasks, std::move(batch));
+    worker.in_flight.push_back({0, nullptr});
+    worker.batches.push_back(1);
+    ++in_flight_total;
+  }
+
+  /// The worker with the fewest batches that can take another one; ties go to the lowest
+  /// rank, so a trickle of tasks keeps going to one hot (spinning) worker.
+  Worker* least_loaded() {
+    Worker* best = nullptr;
+    for (Worker& worker : workers)
+      if (worker.batches.size() < options.batches_per_worker &&
+          (best == nullptr || worker.batches.size() < best->batches.size()))
+        best = &worker;
+    return best;
   }
 
   // ---------------------------------------------------------------- dispatch
@@ -249,9 +292,10 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
     if (pending.empty()) return false;
     bool any = false;
     const std::size_t alive = workers.size();
-    for (Worker& worker : workers) {
-      if (pending.empty()) break;
-      if (worker.batches.size() >= options.batches_per_worker) continue;
+    while (!pending.empty()) {
+      Worker* next = least_loaded();
+      if (next == nullptr) break;
+      Worker& worker = *next;
       // Share what is queued: small batches when little is queued (latency, balance), large
       // ones under a flood (one message per many tasks).
       const std::size_t want =
@@ -268,9 +312,9 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
         worker.in_flight.push_back({id, std::move(job.completion)});
         ++count;
       }
-      if (count == 0) continue;
+      if (count == 0) continue;  // all cancelled
       finish_batch(batch, count);
-      outbox->send(worker.rank, Tag::tasks, std::move(batch));
+      transport->send(worker.rank, Tag::tasks, std::move(batch));
       worker.batches.push_back(count);
       in_flight_total += count;
       any = true;
@@ -280,9 +324,11 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
 
   // ---------------------------------------------------------------- results
   void handle(Message& message) {
+    Worker& worker = workers.at(static_cast<std::size_t>(message.source));
+    worker.last_heard = Clock::now();
+    if (message.tag == Tag::heartbeat) return;
     if (message.tag != Tag::results)
       throw WireError("mr: a pool worker sent unexpected tag " + std::to_string(static_cast<int>(message.tag)));
-    Worker& worker = workers.at(static_cast<std::size_t>(message.source));
     for (const ResultMessage& result : decode_results(message.data)) {
       if (worker.in_flight.empty() || worker.in_flight.front().id != result.id)
         throw WireError("mr: pool worker " + std::to_string(message.source) + " answered task " +
@@ -312,11 +358,20 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
   }
 
   void check_liveness() {
+    const auto silence_limit = std::chrono::duration<double>(kHeartbeatSeconds * kMissedHeartbeats);
+    const auto now = Clock::now();
     for (const Worker& worker : workers) {
-      if (!worker.local || process_alive(worker.pid)) continue;
-      throw BrokenPool("mr: worker process " + std::to_string(worker.pid) +
-                       " terminated abruptly (crash, abort, signal or exit); the pool is broken and its "
-                       "unfinished tasks failed: create a new pool");
+      if (worker.local) {
+        if (process_alive(worker.pid)) continue;
+        throw BrokenPool("mr: worker process " + std::to_string(worker.pid) +
+                         " terminated abruptly (crash, abort, signal or exit); the pool is broken and its "
+                         "unfinished tasks failed: create a new pool");
+      }
+      if (now - worker.last_heard < silence_limit) continue;
+      throw BrokenPool("mr: pool worker " + std::to_string(worker.rank) + " on another host sent no heartbeat for " +
+                       std::to_string(static_cast<int>(silence_limit.count())) +
+                       " s (dead, or its host is unreachable); the pool is broken and its unfinished tasks "
+                       "failed: create a new pool");
     }
   }
 
@@ -348,7 +403,7 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
     // Let the launcher reap them before anything else is spawned: a spawn that races with the
     // launcher's clean-up of a finished job can hang.
     wait_for_exit();
-    if (outbox) outbox->abandon();
+    if (transport) transport->abandon();
     // The intercommunicator is deliberately leaked: MPI_Comm_disconnect would wait for the
     // dead, and after MPI_Comm_free Open MPI reuses its context id for the next pool, which
     // then receives messages the killed workers had in flight (ob1 queues fragments for
@@ -366,11 +421,23 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
 
   void stop_workers() {
     const SpawnLock teardown_lock;  // no spawn on this host while these workers wind down
-    for (const Worker& worker : workers) outbox->send(worker.rank, Tag::stop, Bytes());
+    for (const Worker& worker : workers) transport->send(worker.rank, Tag::stop, Bytes());
+    // Every worker answers stop with bye once it has sent its last message (heartbeats
+    // included), so nothing is left unreceived when the intercommunicator is disconnected.
     Backoff backoff;
     auto last_check = Clock::now();
-    while (!outbox->empty()) {
-      if (outbox->progress()) continue;
+    Message message;
+    int byes = 0;
+    while (byes < size || !transport->empty()) {
+      bool activity = transport->progress();
+      while (transport->receive(message)) {
+        activity = true;
+        if (message.tag == Tag::bye) ++byes;
+      }
+      if (activity) {
+        backoff.reset();
+        continue;
+      }
       if (Clock::now() - last_check > options.liveness_interval) {
         last_check = Clock::now();
         check_liveness();
@@ -442,6 +509,8 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
     Message message;
     for (; !early.empty(); early.pop_front()) handle(early.front());
     for (;;) {
+      // Taken before looking for work: a ring after this point cuts the next sleep short.
+      const std::uint32_t seen = bell->snapshot();
       bool activity = false;
       bool drained = false;
       {
@@ -465,14 +534,14 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
         }
         drained = closed && pending.empty() && in_flight_total == 0;
       }
-      if (drained && outbox->empty()) return;
+      if (drained && transport->empty()) return;
 
-      while (try_receive(inter, message)) {
+      while (transport->receive(message)) {
         handle(message);
         activity = true;
       }
       if (dispatch()) activity = true;
-      if (outbox->progress()) activity = true;
+      if (transport->progress()) activity = true;
 
       const auto now = Clock::now();
       if (now - last_check > options.liveness_interval) {
@@ -483,17 +552,14 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
         backoff.reset();
         continue;
       }
-      if (in_flight_total == 0 && pending.empty() && outbox->empty() &&
-          backoff.idle_for() > BackoffConfig{}.spin_window) {
-        // Idle: sleep until a submission (checking liveness now and then).
-        std::unique_lock lock(mutex);
-        progress_sleeping = true;
-        wake.wait_for(lock, std::chrono::milliseconds(200),
-                      [&] { return !incoming.empty() || closed || terminate_requested || cancel_pending; });
-        progress_sleeping = false;
-        continue;
-      }
-      backoff.pause();
+      const bool idle = in_flight_total == 0 && pending.empty() && transport->empty();
+      // Shared-memory peers and submitters ring the bell, so a long nap is only cut short by
+      // liveness checks; MPI peers ring nothing, so those are polled with growing naps.
+      backoff.pause([&](std::chrono::microseconds nap) {
+        if (idle) nap = kIdleNap;
+        else if (!transport->uses_mpi()) nap = options.liveness_interval;
+        bell->wait(seen, nap);
+      });
     }
   }
 
@@ -504,9 +570,8 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
       if (broken) throw BrokenPool(broken_reason);
       if (closed) throw StateError("mr: the pool is closed (close/shutdown/terminate was called): submit to a new pool");
       for (Job& job : jobs) incoming.push_back(std::move(job));
-      if (!progress_sleeping) return;
     }
-    wake.notify_one();
+    bell->ring();
   }
 
   void join_threads() {
@@ -533,6 +598,10 @@ PoolCore::PoolCore(PoolCoreOptions options) {
     impl_ = std::make_shared<Impl>(options);
     Impl& impl = *impl_;
     impl.size = options.processes;
+    if (options.shm_ring_bytes > 0 && shared_memory_enabled()) {
+      impl.segment = ShmSegment::create(impl.size, options.shm_ring_bytes);
+      if (impl.segment) impl.bell = &impl.segment->parent_bell();
+    }
     auto started = std::make_shared<std::promise<void>>();
     auto ready = started->get_future();
     // Both threads keep Impl alive: if start-up hangs we give up on it and detach them.
@@ -553,6 +622,7 @@ PoolCore::PoolCore(PoolCoreOptions options) {
       std::lock_guard lock(impl.mutex);
       impl.abandoned = true;
     }
+    if (impl.segment) impl.segment->unlink();  // the stuck thread may never get to it
     impl.progress_thread.detach();
     impl.callback_thread.detach();
     impl_.reset();
@@ -598,7 +668,7 @@ void PoolCore::shutdown(bool wait, bool cancel_futures) {
     impl_->closed = true;
     if (cancel_futures) impl_->cancel_pending = true;
   }
-  impl_->wake.notify_one();
+  impl_->bell->ring();
   if (wait) join();
 }
 
@@ -608,7 +678,7 @@ void PoolCore::terminate() {
     impl_->closed = true;
     impl_->terminate_requested = true;
   }
-  impl_->wake.notify_one();
+  impl_->bell->ring();
   impl_->join_threads();
 }
 

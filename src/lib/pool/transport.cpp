@@ -49,11 +49,6 @@ bool Outbox::progress() {
   return any;
 }
 
-std::size_t Outbox::pending_to(int dest) const {
-  return static_cast<std::size_t>(
-      std::count_if(entries_.begin(), entries_.end(), [dest](const Entry& e) { return e.dest == dest; }));
-}
-
 void Outbox::abandon() {
   for (auto& entry : entries_)
     if (entry.request != MPI_REQUEST_NULL) MPI_Request_free(&entry.request);
@@ -88,6 +83,51 @@ bool try_receive(MPI_Comm comm, Message& out) {
                 MPI_STATUS_IGNORE);
   }
   return true;
+}
+
+void Transport::attach(int peer, ShmEndpoint endpoint) {
+  auto& slot = shm_.at(static_cast<std::size_t>(peer));
+  if (!slot) --mpi_peers_;
+  slot.emplace(std::move(endpoint));
+}
+
+void Transport::send(int peer, Tag tag, Bytes data) {
+  auto& slot = shm_.at(static_cast<std::size_t>(peer));
+  if (slot) {
+    slot->send(tag, std::move(data));
+  } else {
+    outbox_.send(peer, tag, std::move(data));
+  }
+}
+
+bool Transport::receive(Message& out) {
+  const std::size_t peers = shm_.size();
+  for (std::size_t i = 0; i < peers; ++i) {
+    const std::size_t peer = (next_peer_ + i) % peers;
+    if (shm_[peer] && shm_[peer]->receive(out)) {
+      out.source = static_cast<int>(peer);
+      next_peer_ = peer + 1;
+      return true;
+    }
+  }
+  return mpi_peers_ > 0 && try_receive(comm_, out);
+}
+
+bool Transport::progress() {
+  bool any = !outbox_.empty() && outbox_.progress();
+  for (auto& endpoint : shm_)
+    if (endpoint && !endpoint->idle() && endpoint->flush()) any = true;
+  return any;
+}
+
+bool Transport::empty() const {
+  return outbox_.empty() &&
+         std::all_of(shm_.begin(), shm_.end(), [](const auto& endpoint) { return !endpoint || endpoint->idle(); });
+}
+
+void Transport::abandon() {
+  outbox_.abandon();
+  for (auto& endpoint : shm_) endpoint.reset();
 }
 
 }  // namespace mr::detail

@@ -94,6 +94,8 @@ Bytes encode_config(const PoolConfig& config) {
   Encoder encoder(out);
   encoder.raw(config.parent_pid);
   encoder.bytes(config.parent_host);
+  encoder.bytes(config.shm_name);
+  encoder.raw(config.heartbeat_seconds);
   return out;
 }
 
@@ -102,6 +104,8 @@ PoolConfig decode_config(std::string_view in) {
   PoolConfig config;
   config.parent_pid = decoder.raw<std::int64_t>();
   config.parent_host = decoder.bytes();
+  config.shm_name = decoder.bytes();
+  config.heartbeat_seconds = decoder.raw<double>();
   expect_end(decoder);
   return config;
 }
@@ -111,6 +115,7 @@ Bytes encode_hello(const WorkerHello& hello) {
   Encoder encoder(out);
   encoder.raw(hello.pid);
   encoder.bytes(hello.host);
+  encoder.raw(static_cast<std::uint8_t>(hello.shared_memory));
   return out;
 }
 
@@ -119,6 +124,7 @@ WorkerHello decode_hello(std::string_view in) {
   WorkerHello hello;
   hello.pid = decoder.raw<std::int64_t>();
   hello.host = decoder.bytes();
+  hello.shared_memory = decoder.raw<std::uint8_t>() != 0;
   expect_end(decoder);
   return hello;
 }

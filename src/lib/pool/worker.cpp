@@ -3,7 +3,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -11,6 +14,7 @@
 #include "mr/detail/mpi_check.hpp"
 #include "mr/detail/pool_transport.hpp"
 #include "mr/detail/registry.hpp"
+#include "mr/detail/shm_channel.hpp"
 #include "mr/detail/worker.hpp"
 #include "mr/error.hpp"
 
@@ -27,6 +31,8 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kResultFlushDelay = std::chrono::microseconds(500);
 /// How often an idle worker checks that its parent still lives (no orphans if it was killed).
 constexpr auto kParentCheckInterval = std::chrono::milliseconds(200);
+/// Longest sleep of an idle worker on its channel's doorbell (the parent rings it to wake it).
+constexpr auto kIdleWait = std::chrono::milliseconds(200);
 
 void run_task(const TaskMessage& task, Bytes& out, ResultStatus& status) {
   const std::size_t start = out.size();
@@ -62,28 +68,43 @@ void run_task(const TaskMessage& task, Bytes& out, ResultStatus& status) {
 
 class WorkerLoop {
  public:
-  explicit WorkerLoop(MPI_Comm parent) : parent_(parent), outbox_(parent) {}
+  explicit WorkerLoop(MPI_Comm parent) : parent_(parent), transport_(parent, 1) {}
 
   int run() {
-    outbox_.send(0, Tag::hello, encode_hello({static_cast<std::int64_t>(getpid()), this_host()}));
     Backoff backoff;
     Message message;
     while (!stopping_) {
-      if (try_receive(parent_, message)) {
+      // Taken before looking for work: a ring after this point cuts the next sleep short.
+      const std::uint32_t seen = bell_ != nullptr ? bell_->snapshot() : 0;
+      bool activity = false;
+      if (transport_.receive(message)) {
         handle(message);
+        activity = true;
+      }
+      if (transport_.progress()) activity = true;
+      if (activity) {
         backoff.reset();
         continue;
       }
-      if (outbox_.progress()) backoff.reset();
-      backoff.pause();
+      backoff.pause([&](std::chrono::microseconds nap) {
+        if (bell_ != nullptr && !transport_.uses_mpi()) {
+          bell_->wait(seen, kIdleWait);
+        } else {
+          std::this_thread::sleep_for(nap);
+        }
+      });
     }
-    while (!outbox_.empty()) {
-      outbox_.progress();
+    stop_heartbeat();
+    transport_.send(0, Tag::bye, Bytes());
+    while (!transport_.empty()) {
+      transport_.progress();
       sched_yield();
     }
     MR_MPI_CALL(MPI_Comm_disconnect, &parent_);
     return EXIT_SUCCESS;
   }
+
+  ~WorkerLoop() { stop_heartbeat(); }
 
  private:
   void handle(const Message& message) {
@@ -91,6 +112,7 @@ class WorkerLoop {
       case Tag::config:
         config_ = decode_config(message.data);
         watch_parent();
+        attach_and_greet();
         break;
       case Tag::tasks:
         run_batch(message.data);
@@ -119,15 +141,64 @@ class WorkerLoop {
       if (Clock::now() - oldest > kResultFlushDelay) {
         flush(results, count);
       }
-      outbox_.progress();
+      transport_.progress();
     }
     flush(results, count);
+  }
+
+  /// Says hello over MPI, then (same host, segment still there) switches to the pool's
+  /// shared-memory channel for everything else.
+  void attach_and_greet() {
+    int rank = 0;
+    MR_MPI_CALL(MPI_Comm_rank, parent_, &rank);
+    WorkerHello hello{static_cast<std::int64_t>(getpid()), this_host(), false};
+    std::unique_ptr<ShmSegment> segment;
+    if (!config_.shm_name.empty() && config_.parent_host == hello.host) {
+      segment = ShmSegment::open(config_.shm_name);
+      hello.shared_memory = segment != nullptr && rank < segment->workers();
+    }
+    transport_.send(0, Tag::hello, encode_hello(hello));
+    if (hello.shared_memory) {
+      segment_ = std::move(segment);
+      transport_.attach(0, segment_->worker_endpoint(rank));
+      bell_ = &segment_->worker_bell(rank);
+    }
+    if (config_.heartbeat_seconds > 0 && config_.parent_host != hello.host) start_heartbeat();
+  }
+
+  /// A worker on another host cannot be watched through its pid: it says it is alive every
+  /// heartbeat_seconds, from a thread so that a long task does not silence it (the runtime
+  /// asks for MPI_THREAD_MULTIPLE; without it there is no heartbeat and the parent relies on
+  /// the launcher to notice a dead host).
+  void start_heartbeat() {
+    int level = MPI_THREAD_SINGLE;
+    MR_MPI_CALL(MPI_Query_thread, &level);
+    if (level < MPI_THREAD_MULTIPLE) return;
+    const auto period = std::chrono::duration<double>(config_.heartbeat_seconds);
+    heartbeat_ = std::thread([this, period] {
+      std::unique_lock lock(heartbeat_mutex_);
+      while (!heartbeat_cv_.wait_for(lock, period, [this] { return heartbeat_stop_; })) {
+        lock.unlock();
+        MPI_Send(nullptr, 0, MPI_BYTE, 0, static_cast<int>(Tag::heartbeat), parent_);
+        lock.lock();
+      }
+    });
+  }
+
+  void stop_heartbeat() {
+    if (!heartbeat_.joinable()) return;
+    {
+      std::lock_guard lock(heartbeat_mutex_);
+      heartbeat_stop_ = true;
+    }
+    heartbeat_cv_.notify_one();
+    heartbeat_.join();
   }
 
   void flush(Bytes& results, std::uint32_t& count) {
     if (count == 0) return;
     finish_batch(results, count);
-    outbox_.send(0, Tag::results, std::move(results));
+    transport_.send(0, Tag::results, std::move(results));
     begin_batch(results);
     count = 0;
   }
@@ -147,9 +218,15 @@ class WorkerLoop {
   }
 
   MPI_Comm parent_;
-  Outbox outbox_;
+  Transport transport_;
   PoolConfig config_;
+  std::unique_ptr<ShmSegment> segment_;
+  Doorbell* bell_ = nullptr;  ///< this worker's doorbell in the segment, once attached
   bool stopping_ = false;
+  std::thread heartbeat_;
+  std::mutex heartbeat_mutex_;
+  std::condition_variable heartbeat_cv_;
+  bool heartbeat_stop_ = false;
 };
 
 /// Open MPI 4.1 now and then leaves a freshly spawned process stuck inside MPI_Init
