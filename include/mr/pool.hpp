@@ -107,11 +107,23 @@ template <class S, class E>
 struct is_result_callbacks<ResultCallbacks<S, E>> : std::true_type {};
 
 /// Options of a ProcessPool.
+/// How workers on the parent's host exchange messages with it.
+enum class PoolTransport {
+  shared_memory,  ///< a channel in /dev/shm per worker (falls back to MPI if unavailable)
+  mpi,            ///< MPI only (loopback TCP between a parent and its spawned workers)
+};
+
 struct PoolOptions {
   /// Worker count; 0: the default (cores, or the free slots of the MPI universe under mpirun).
   int processes = 0;
   /// How long spawning the workers may take before mr::BrokenPool.
   std::chrono::duration<double> start_timeout{30.0};
+  PoolTransport transport = PoolTransport::shared_memory;
+  /// Workers on another host send a heartbeat this often; one that stays silent for
+  /// missed_heartbeats intervals counts as dead (mr::BrokenPool). Same-host workers are
+  /// watched through their process ids instead.
+  std::chrono::duration<double> heartbeat_interval{1.0};
+  int missed_heartbeats = 10;
 };
 
 /// Lazy, ordered (imap) or completion-ordered (imap_unordered) results of a chunked map.
@@ -323,6 +335,9 @@ class ProcessPool {
     detail::PoolCoreOptions core;
     core.processes = options.processes;
     core.start_timeout = options.start_timeout;
+    if (options.transport == PoolTransport::mpi) core.shm_ring_bytes = 0;
+    core.heartbeat_interval = options.heartbeat_interval;
+    core.missed_heartbeats = options.missed_heartbeats;
     return core;
   }
   template <class F, class... Args>

@@ -87,10 +87,10 @@ void expect_gone(const std::vector<int>& pids) {
 }
 
 template <class Crash>
-void expect_crash_breaks_pool(Crash crash) {
+void expect_crash_breaks_pool(Crash crash, mr::PoolTransport transport = mr::PoolTransport::shared_memory) {
   std::vector<int> pids;
   {
-    mr::ProcessPool pool(2);
+    mr::ProcessPool pool(mr::PoolOptions{.processes = 2, .transport = transport});
     pids = pool.worker_pids();
     EXPECT_EQ(pool.apply(square, 3L), 9L);
     std::vector<mr::AsyncResult<long>> queued;
@@ -114,6 +114,37 @@ void expect_crash_breaks_pool(Crash crash) {
 TEST(PoolFaults, AbortInAWorkerBreaksThePoolNotTheParent) { expect_crash_breaks_pool(crash_abort); }
 TEST(PoolFaults, SegfaultInAWorkerBreaksThePool) { expect_crash_breaks_pool(crash_segfault); }
 TEST(PoolFaults, ExitInAWorkerBreaksThePool) { expect_crash_breaks_pool(crash_exit); }
+TEST(PoolFaults, AbortInAWorkerBreaksAnMpiOnlyPool) { expect_crash_breaks_pool(crash_abort, mr::PoolTransport::mpi); }
+
+// Workers on another host cannot be watched through their pids; they send heartbeats over
+// MPI instead. watch_pids=false makes local workers stand in for remote ones.
+TEST(PoolFaults, HeartbeatsKeepALongTaskAliveAndFindASilentWorker) {
+  namespace detail = mr::detail;
+  detail::PoolCoreOptions options;
+  options.processes = 1;
+  options.shm_ring_bytes = 0;  // heartbeats travel over MPI, like a remote worker's
+  options.watch_pids = false;
+  options.heartbeat_interval = std::chrono::milliseconds(100);
+  options.missed_heartbeats = 5;
+  detail::PoolCore core(options);
+  auto submit = [&](auto function, auto argument) {
+    detail::Bytes payload;
+    detail::encode_call_args<detail::params_tuple_t<decltype(function)>>(payload, argument);
+    return core.submit_raw(detail::task_name_of(detail::function_key(function)), std::move(payload));
+  };
+  // Three times the silence limit: the worker's heartbeat thread speaks while the task runs.
+  EXPECT_NO_THROW(submit(sleep_ms, 1500)->get(std::chrono::seconds(20)));
+  const auto start = std::chrono::steady_clock::now();
+  auto crashed = submit(crash_exit, 1L);
+  try {
+    crashed->get(std::chrono::seconds(20));
+    ADD_FAILURE() << "a dead worker's task succeeded";
+  } catch (const mr::BrokenPool& e) {
+    EXPECT_NE(std::string(e.what()).find("heartbeat"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_TRUE(core.broken());
+}
 
 TEST(PoolFaults, TerminateWithTasksInFlight) {
   mr::ProcessPool pool(2);

@@ -86,6 +86,12 @@ struct PoolCoreOptions {
   std::size_t batches_per_worker = 2;
   /// How often worker liveness is checked while tasks are in flight.
   std::chrono::milliseconds liveness_interval{10};
+  /// A worker on the same host is known dead as soon as its pid is; one on another host (or
+  /// every worker, with watch_pids false) sends a heartbeat every heartbeat_interval and is
+  /// declared dead after missed_heartbeats silent intervals.
+  bool watch_pids = true;
+  std::chrono::duration<double> heartbeat_interval{1.0};
+  int missed_heartbeats = 10;
   /// Bytes of each direction's ring of a worker's shared-memory channel (a power of two);
   /// 0: workers talk MPI only.
   std::uint64_t shm_ring_bytes = std::uint64_t{1} << 20;

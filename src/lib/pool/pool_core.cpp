@@ -101,10 +101,6 @@ class SpawnLock {
 /// An idle progress thread wakes this often to check worker liveness.
 constexpr auto kIdleNap = std::chrono::milliseconds(200);
 
-/// Worker heartbeat period; a remote worker silent for kMissedHeartbeats periods is dead.
-constexpr double kHeartbeatSeconds = 1.0;
-constexpr int kMissedHeartbeats = 10;
-
 /// MR_POOL_TRANSPORT=mpi turns the shared-memory channels off (tests of the MPI path,
 /// or a workaround should /dev/shm misbehave).
 bool shared_memory_enabled() {
@@ -201,6 +197,10 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
     MR_MPI_CALL(MPI_Comm_set_errhandler, self, MPI_ERRORS_RETURN);
     const std::string command = self_executable();
     std::vector<int> codes(static_cast<std::size_t>(size), MPI_SUCCESS);
+    // Open MPI forwards the spawner's stdin to the first worker. The info key meant to stop
+    // that (ompi_stdin_target=none) crashes Open MPI 4.1's orted in pmix_server_spawn_fn
+    // (it reads the integer it was given as a string), so a program that reads stdin must
+    // do so before it creates a pool (README, "Known problems").
     const SpawnLock spawn_lock;
     const int rc = MPI_Comm_spawn(command.c_str(), MPI_ARGV_NULL, size, MPI_INFO_NULL, 0, self, &inter,
                                   codes.data());
@@ -222,7 +222,7 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
     workers.resize(static_cast<std::size_t>(size));
     const std::string host = this_host();
     PoolConfig config{static_cast<std::int64_t>(getpid()), host, segment ? segment->name() : std::string(),
-                      kHeartbeatSeconds};
+                      options.heartbeat_interval.count()};
     const Bytes config_bytes = encode_config(config);
     for (int r = 0; r < size; ++r) {
       workers[static_cast<std::size_t>(r)].rank = r;
@@ -250,7 +250,7 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
       const WorkerHello hello = decode_hello(message.data);
       Worker& worker = workers.at(static_cast<std::size_t>(message.source));
       worker.pid = static_cast<pid_t>(hello.pid);
-      worker.local = hello.host == host;
+      worker.local = hello.host == host && options.watch_pids;
       worker.ready = true;
       worker.last_heard = Clock::now();
       if (hello.shared_memory) {
@@ -358,7 +358,7 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
   }
 
   void check_liveness() {
-    const auto silence_limit = std::chrono::duration<double>(kHeartbeatSeconds * kMissedHeartbeats);
+    const auto silence_limit = options.heartbeat_interval * options.missed_heartbeats;
     const auto now = Clock::now();
     for (const Worker& worker : workers) {
       if (worker.local) {
@@ -368,8 +368,9 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
                          "unfinished tasks failed: create a new pool");
       }
       if (now - worker.last_heard < silence_limit) continue;
-      throw BrokenPool("mr: pool worker " + std::to_string(worker.rank) + " on another host sent no heartbeat for " +
-                       std::to_string(static_cast<int>(silence_limit.count())) +
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%.1f", silence_limit.count());
+      throw BrokenPool("mr: pool worker " + std::to_string(worker.rank) + " sent no heartbeat for " + seconds +
                        " s (dead, or its host is unreachable); the pool is broken and its unfinished tasks "
                        "failed: create a new pool");
     }
@@ -589,6 +590,8 @@ PoolCore::PoolCore(PoolCoreOptions options) {
   if (options.processes < 0)
     throw UsageError("mr: the number of pool processes must be positive (or 0 for the default), got " +
                      std::to_string(options.processes));
+  if (!(options.heartbeat_interval.count() > 0) || options.missed_heartbeats < 1)
+    throw UsageError("mr: the pool's heartbeat_interval must be positive and missed_heartbeats at least 1");
   if (!options.initializer.empty() && Registry::instance().find(options.initializer) == nullptr)
     throw UsageError("mr: pool initializer '" + options.initializer + "' is not a registered task: add MR_TASK");
   if (options.processes == 0) options.processes = default_pool_size();

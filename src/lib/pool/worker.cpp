@@ -163,11 +163,13 @@ class WorkerLoop {
       transport_.attach(0, segment_->worker_endpoint(rank));
       bell_ = &segment_->worker_bell(rank);
     }
-    if (config_.heartbeat_seconds > 0 && config_.parent_host != hello.host) start_heartbeat();
+    // A worker on the parent's host is watched through its pid, and a heartbeat could only
+    // travel over MPI, which an attached worker no longer reads or writes.
+    if (config_.heartbeat_seconds > 0 && !hello.shared_memory) start_heartbeat();
   }
 
   /// A worker on another host cannot be watched through its pid: it says it is alive every
-  /// heartbeat_seconds, from a thread so that a long task does not silence it (the runtime
+  /// heartbeat_seconds over MPI, from a thread so that a long task does not silence it (the runtime
   /// asks for MPI_THREAD_MULTIPLE; without it there is no heartbeat and the parent relies on
   /// the launcher to notice a dead host).
   void start_heartbeat() {
