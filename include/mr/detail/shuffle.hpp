@@ -66,7 +66,11 @@ ByteBuffer serialize_table(const BasicStringTable<Reduce>& table) {
 /// Merges every entry of `buffer` into `table` (combining equal keys with its Reduce).
 template <class Reduce>
 void merge_buffer(std::string_view buffer, BasicStringTable<Reduce>& table) {
-  for_each_entry(buffer, [&](std::string_view key, std::int64_t value) { table.add(key, value); });
+  // The keys stay in `buffer`, so each can be looked up a few entries after its slot was
+  // prefetched: merged tables outgrow the cache, and this overlaps their misses.
+  PrefetchingAdder adder(table, buffer.data() + buffer.size());
+  for_each_entry(buffer, [&](std::string_view key, std::int64_t value) { adder.add(key, value); });
+  adder.flush();
 }
 
 /// The rank that owns a key with this hash (uses the high bits; the table uses the low).

@@ -12,6 +12,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <bit>
+#include <functional>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -315,22 +317,43 @@ int run_with(E& executor, const JobConfig& config, const std::vector<InputFile>&
 
 }  // namespace
 
+namespace {
+
+/// Slots for a worker's next map table: room for as many keys as its previous chunk had
+/// (the chunks of one job are alike), so a table is sized once instead of growing through
+/// several rehashes, each on freshly zeroed pages.
+class MapTableSizer {
+ public:
+  std::size_t slots() const { return slots_; }
+  void saw(std::size_t keys) { slots_ = std::max(kMapTableSlots, std::bit_ceil(2 * keys + 2)); }
+
+ private:
+  std::size_t slots_ = kMapTableSlots;
+};
+
+thread_local MapTableSizer map_table_sizer;
+
+PartialTable map_chunk(JobKind job, WordMode words, const std::function<void(JobMapper&)>& map) {
+  CountTable table(map_table_sizer.slots());
+  JobMapper mapper(job_of(job, words), table);
+  map(mapper);
+  mapper.finish();
+  map_table_sizer.saw(table.size());
+  return finish_map(table, mapper);
+}
+
+}  // namespace
+
 PartialTable pool_map_file_chunk(JobKind job, WordMode words, std::string path, std::uint64_t begin,
                                  std::uint64_t end) {
-  CountTable table(kMapTableSlots);
-  JobMapper mapper(job_of(job, words), table);
-  map_file_range(mapper, path, begin, end);
-  mapper.finish();
-  return finish_map(table, mapper);
+  return map_chunk(job, words, [&](JobMapper& mapper) { map_file_range(mapper, path, begin, end); });
 }
 
 PartialTable pool_map_data_chunk(JobKind job, WordMode words, std::string name, std::uint64_t line_base,
                                  std::string lines) {
-  CountTable table(kMapTableSlots);
-  JobMapper mapper(job_of(job, words), table);
-  mapper.map_block(lines, BlockOrigin{name, lines.data(), line_base});
-  mapper.finish();
-  return finish_map(table, mapper);
+  return map_chunk(job, words, [&](JobMapper& mapper) {
+    mapper.map_block(lines, BlockOrigin{name, lines.data(), line_base});
+  });
 }
 
 PartialTable pool_merge_tables(PartialTable tables) {

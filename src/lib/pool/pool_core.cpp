@@ -471,6 +471,7 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
     try {
       spawn();
     } catch (const std::exception&) {
+      if (segment) segment->unlink();  // before the exception can end the program
       bool gave_up = false;
       {
         std::lock_guard lock(mutex);
