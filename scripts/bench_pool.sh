@@ -3,7 +3,8 @@
 # concurrent.futures.ProcessPoolExecutor, same worker count, same machine, same run.
 # Measures: pool start-up (until the first result), apply round trip (median, p99),
 # apply_async throughput, map of 1M tiny tasks with the default chunksize, idle CPU of the
-# whole pool (parent + workers) over 2 s. Prints a Markdown table.
+# whole pool (parent + workers) over 2 s. The C++ pool runs twice: with its shared-memory
+# channels (the default) and with MPI only (loopback TCP). Prints a Markdown table.
 #
 # usage: scripts/bench_pool.sh [--workers N] [--quick] [--mpirun] [--no-build]
 #   --mpirun  also run the C++ pool from a program started with `mpirun -np 1`
@@ -31,6 +32,8 @@ results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 mr_log "mr::ProcessPool (singleton), $workers workers"
 "$bench" --workers "$workers" "${quick[@]}" | sed 's/^/mr::ProcessPool /' >>"$results"
+mr_log "mr::ProcessPool (singleton) without the shared-memory channels (MR_POOL_TRANSPORT=mpi)"
+MR_POOL_TRANSPORT=mpi "$bench" --workers "$workers" "${quick[@]}" | sed 's/^/mr::ProcessPool(MPI-only) /' >>"$results"
 if ((with_mpirun)); then
   mr_log "mr::ProcessPool under mpirun -np 1, $workers workers"
   mpirun --oversubscribe -np 1 "$bench" --workers "$workers" "${quick[@]}" | sed 's/^/mr(mpirun) /' >>"$results"
