@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <cstdlib>
+
 #include "mr/detail/mpi_check.hpp"
 #include "mr/error.hpp"
 #include "mr/runtime.hpp"
@@ -13,6 +15,16 @@ TEST(Runtime, WorldIsInitialisedWithThreadSupport) {
   MPI_Query_thread(&level);
   EXPECT_GE(level, MPI_THREAD_SERIALIZED);
   EXPECT_FALSE(mr::is_spawned_worker());
+}
+
+/// Read during static initialisation, before main() constructs mr::Runtime.
+const bool pml_set_before_runtime = std::getenv("OMPI_MCA_pml") != nullptr;
+
+TEST(Runtime, LeavesTheLaunchersPmlChoiceAlone) {
+  // Under mpirun every rank must make the same PML choice, so Runtime's ob1 preference is
+  // only for processes started without a launcher (see runtime.cpp).
+  ASSERT_NE(std::getenv("OMPI_COMM_WORLD_SIZE"), nullptr) << "this test runs under mpirun";
+  if (!pml_set_before_runtime) EXPECT_EQ(std::getenv("OMPI_MCA_pml"), nullptr);
 }
 
 TEST(Runtime, RanksAgreeOnTheWorldSize) {

@@ -49,12 +49,21 @@ class ProcessPoolExecutor {
   template <class F, class... Args>
     requires TaskCallableWith<F, Args...>
   Future<task_result_t<F>> submit(F task, const Args&... args) {
-    using R = task_result_t<F>;
-    detail::Bytes payload;
-    detail::encode_call_args<detail::params_tuple_t<F>>(payload, args...);
-    auto [state, completion] = detail::make_task_state<R>();
-    core().submit(detail::TaskKind::call, name_of(task), std::move(payload), std::move(completion));
-    return Future<R>(std::move(state));
+    return submit_on(-1, task, args...);
+  }
+
+  /// submit(), run by worker `worker` (0 <= worker < max_workers()) rather than by the least
+  /// loaded one: for work that needs what earlier tasks left in that worker's memory, e.g.
+  /// collecting a per-worker accumulator (as Dask's `submit(..., workers=...)`; Python's
+  /// executors have no equivalent). It waits for that worker only, never for the shared queue.
+  template <class F, class... Args>
+    requires TaskCallableWith<F, Args...>
+  Future<task_result_t<F>> submit_to(std::size_t worker, F task, const Args&... args) {
+    if (worker >= max_workers())
+      throw UsageError("ProcessPoolExecutor::submit_to: worker " + std::to_string(worker) +
+                       " does not exist; the executor has " + std::to_string(max_workers()) +
+                       " workers, numbered from 0");
+    return submit_on(static_cast<int>(worker), task, args...);
   }
 
   /// `task(x)` for every x of `inputs`, results in input order (see mr::MapResults). With
@@ -118,6 +127,16 @@ class ProcessPoolExecutor {
   }
 
   detail::PoolCore& core() { return pool_.core(); }
+
+  template <class F, class... Args>
+  Future<task_result_t<F>> submit_on(int worker, F task, const Args&... args) {
+    using R = task_result_t<F>;
+    detail::Bytes payload;
+    detail::encode_call_args<detail::params_tuple_t<F>>(payload, args...);
+    auto [state, completion] = detail::make_task_state<R>();
+    core().submit(detail::TaskKind::call, name_of(task), std::move(payload), std::move(completion), worker);
+    return Future<R>(std::move(state));
+  }
 
   ProcessPool pool_;
 };

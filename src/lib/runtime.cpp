@@ -30,6 +30,18 @@ namespace {
   std::abort();
 }
 
+/// A process started without a launcher (mpirun, srun) talks only to the workers it spawns on
+/// this host, through the pool's shared-memory channels or TCP. Open MPI's default PML
+/// selection would first probe the fabric MTLs (cm: psm, psm2, ofi), which costs 0.2 s at
+/// MPI_Init and 0.2 s at every spawn on a machine without such a fabric (README,
+/// "Performance"), so such a process asks for ob1, which the probing ends up choosing there
+/// anyway. Spawned workers inherit the choice. A PML set by the user wins.
+void prefer_ob1_without_launcher() {
+  for (const char* set_by_launcher_or_user : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "OMPI_MCA_pml"})
+    if (std::getenv(set_by_launcher_or_user) != nullptr) return;
+  setenv("OMPI_MCA_pml", "ob1", 0);
+}
+
 }  // namespace
 
 Runtime::Runtime(int argc, char** argv) {
@@ -38,6 +50,7 @@ Runtime::Runtime(int argc, char** argv) {
   if (initialized) {
     MR_MPI_CALL(MPI_Query_thread, &thread_level_);
   } else {
+    prefer_ob1_without_launcher();
     MR_MPI_CALL(MPI_Init_thread, &argc, &argv, MPI_THREAD_MULTIPLE, &thread_level_);
     owns_mpi_ = true;
   }

@@ -2,6 +2,7 @@
 // interface over spawned workers, the same generic code on both executors, the event-loop
 // adapters over processes, and a worker dying in the middle of a map.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -44,6 +46,15 @@ long abort_on_five(long x) {
 MR_TASK(abort_on_five);
 
 long unregistered(long x) { return x; }
+
+long pid_of_worker(long) { return static_cast<long>(getpid()); }
+MR_TASK(pid_of_worker);
+
+std::string pml_setting(long) {
+  const char* pml = std::getenv("OMPI_MCA_pml");
+  return pml ? pml : "";
+}
+MR_TASK(pml_setting);
 
 static_assert(mr::Executor<mr::ProcessPoolExecutor>);
 
@@ -151,6 +162,55 @@ TEST(ProcessPoolExecutor, ShutdownCancelsPendingAndRefusesNewWork) {
   EXPECT_TRUE(queued.back().cancelled());
   for (const auto& f : queued) EXPECT_TRUE(f.done());
   EXPECT_THROW(executor.submit(square, 1L), mr::StateError);
+}
+
+/// Read during static initialisation, before main() constructs mr::Runtime.
+const bool pml_set_before_runtime = std::getenv("OMPI_MCA_pml") != nullptr;
+
+TEST(ProcessPoolExecutor, AParentStartedWithoutLauncherAndItsWorkersUseOb1) {
+  if (std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr) GTEST_SKIP() << "started by mpirun: the launcher's settings apply";
+  // mr::Runtime chose ob1 before MPI_Init, unless the environment named a PML already.
+  const std::string chosen = pml_setting(0);
+  if (!pml_set_before_runtime) EXPECT_EQ(chosen, "ob1");
+  mr::ProcessPoolExecutor executor(1);
+  EXPECT_EQ(executor.submit(pml_setting, 0L).result(10s), chosen) << "parent and workers must agree on the PML";
+}
+
+TEST(ProcessPoolExecutor, SubmitToRunsOnTheGivenWorkerWithoutWaitingForOthers) {
+  mr::ProcessPoolExecutor executor(2);
+  const std::vector<int> pids = executor.worker_pids();
+  for (std::size_t worker : {1u, 0u, 1u})
+    EXPECT_EQ(executor.submit_to(worker, pid_of_worker, 0L).result(10s), pids[worker]) << "worker " << worker;
+  // Worker 0 is busy and the shared queue is full: a task pinned to worker 1 still runs at once.
+  auto busy = executor.submit_to(0, sleep_ms, 1500L);
+  std::vector<mr::Future<long>> queued;
+  for (long i = 0; i < 2000; ++i) queued.push_back(executor.submit(sleep_ms, 0L));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(executor.submit_to(1, pid_of_worker, 0L).result(10s), pids[1]);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  EXPECT_FALSE(busy.done());
+  EXPECT_EQ(busy.result(10s), 1500);
+  for (auto& f : queued) EXPECT_EQ(f.result(10s), 0);
+  try {
+    executor.submit_to(2, square, 1L);
+    FAIL() << "expected UsageError";
+  } catch (const mr::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("has 2 workers"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ProcessPoolExecutor, PinnedTasksAreCancelledByShutdown) {
+  mr::ProcessPoolExecutor executor(1);
+  auto slow = executor.submit_to(0, sleep_ms, 600L);
+  for (int i = 0; i < 5000 && !slow.running(); ++i) std::this_thread::sleep_for(1ms);
+  // The worker holds at most two batches: the third pinned task waits in the parent.
+  auto second = executor.submit_to(0, sleep_ms, 1L);
+  auto third = executor.submit_to(0, sleep_ms, 1L);
+  auto last = executor.submit_to(0, square, 3L);
+  executor.shutdown(/*wait=*/true, /*cancel_futures=*/true);
+  EXPECT_EQ(slow.result(), 600);
+  EXPECT_TRUE(last.cancelled());
+  for (const auto* f : {&second, &third}) EXPECT_TRUE(f->done());
 }
 
 TEST(ProcessPoolExecutor, RunInExecutorAndGatherOverProcesses) {

@@ -112,13 +112,17 @@ class PoolCore {
   PoolCore& operator=(const PoolCore&) = delete;
 
   /// Queues a task. Thread-safe. Throws StateError after shutdown, BrokenPool if broken.
-  void submit(TaskKind kind, std::string name, Bytes payload, std::shared_ptr<Completion> completion);
+  /// `worker` >= 0 pins the task to that worker (UsageError if out of range).
+  void submit(TaskKind kind, std::string name, Bytes payload, std::shared_ptr<Completion> completion,
+              int worker = -1);
   /// Queues many tasks under one lock (map).
   struct Job {
     TaskKind kind = TaskKind::call;
     std::string name;
     Bytes payload;
     std::shared_ptr<Completion> completion;
+    /// Run by this worker (0-based) only; -1: whichever worker is least loaded.
+    int worker = -1;
   };
   void submit_many(std::vector<Job> jobs);
   /// Type-erased submission: the result is the task's encoded result bytes.

@@ -1,8 +1,10 @@
 // The process-pool engine: `mapreduce --workers N ...` — the book's "MapReduce with asyncio"
-// on an mr executor. The parent cuts the input into chunks of --chunk-lines lines, submits
-// one map task per chunk with run_in_executor, gathers the partial tables (flat binary
-// buffers), reduces them in the pool as a tree of merges and prints the result with the
-// SPMD engine's output code, so both engines produce the same bytes.
+// on an mr executor. The parent cuts the input into chunks of --chunk-lines lines and submits
+// one map task per chunk with run_in_executor. A map task adds its chunk to the table its
+// worker keeps for the job (the in-mapper combiner), so the job's partial results are one
+// table per worker rather than one per chunk; once every map is gathered, a drain task pinned
+// to each worker collects them, they are reduced in the pool as a tree of merges, and the
+// result is printed with the SPMD engine's output code, so both engines produce the same bytes.
 #include "mr/detail/pool_engine.hpp"
 
 #include <unistd.h>
@@ -12,13 +14,15 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
-#include <bit>
 #include <functional>
+#include <future>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "mr/asio.hpp"
@@ -39,39 +43,12 @@ namespace {
 
 namespace asio = boost::asio;
 
-/// Map results end with this trailer; merge results have none.
-struct ChunkStats {
-  std::uint64_t bytes = 0;
-  std::uint64_t records = 0;
-};
-
-PartialTable finish_map(const CountTable& table, const JobMapper& mapper) {
-  PartialTable out = serialize_table(table);
-  const ChunkStats stats{mapper.stats().bytes, mapper.stats().records};
-  const std::size_t at = out.size();
-  out.resize(at + sizeof stats);
-  std::memcpy(out.data() + at, &stats, sizeof stats);
-  return out;
-}
-
-ChunkStats take_stats(PartialTable& part) {
-  ChunkStats stats;
-  if (part.size() < sizeof stats) throw Error("pool engine: a map task returned a truncated table");
-  std::memcpy(&stats, part.data() + part.size() - sizeof stats, sizeof stats);
-  part.resize(part.size() - sizeof stats);
-  return stats;
-}
-
 JobConfig job_of(JobKind job, WordMode words) {
   JobConfig config;
   config.job = job;
   config.words = words;
   return config;
 }
-
-/// Initial slots of a map task's table: a chunk of text has tens of thousands of distinct
-/// words; starting there saves the rehashes of growing from a small table.
-constexpr std::size_t kMapTableSlots = std::size_t{1} << 15;
 
 /// How much of a stream the parent reads at a time before cutting chunks from it.
 constexpr std::size_t kStreamBlockBytes = 4u << 20;
@@ -106,12 +83,71 @@ asio::awaitable<void> report_progress(std::shared_ptr<MapProgress> progress) {
     std::fprintf(stderr, "Finished %zu/%zu map operations\n", progress->done, progress->total);
 }
 
+/// Hands map tasks to an executor that is still starting when the first chunks are found.
+/// The spawn mostly waits on Open MPI's launcher, so the parent's pass over the input files
+/// runs meanwhile: file chunks found before the workers are up wait in a list (a few bytes
+/// each) and are submitted the moment they are; after that every chunk goes straight out.
+class MapSubmitter {
+ public:
+  using StartingExecutor = std::future<std::unique_ptr<ProcessPoolExecutor>>;
+
+  MapSubmitter(StartingExecutor starting, PoolJobId job, const JobConfig& config)
+      : starting_(std::move(starting)), job_(job), config_(config) {}
+
+  void file_chunk(const std::string& path, std::uint64_t begin, std::uint64_t end) {
+    if (!executor_ && starting_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) executor();
+    if (executor_) {
+      submit_file_chunk({&path, begin, end});
+    } else {
+      waiting_.push_back({&path, begin, end});
+    }
+  }
+
+  void data_chunk(const std::string& name, std::uint64_t line_base, std::string lines) {
+    maps_.push_back(run_in_executor(executor(), pool_map_data_chunk, job_, config_.job, config_.words, name,
+                                    line_base, std::move(lines)));
+  }
+
+  /// The executor, once started (rethrows a failed start).
+  ProcessPoolExecutor& executor() {
+    if (!executor_) {
+      executor_ = starting_.get();
+      for (const FileChunk& chunk : waiting_) submit_file_chunk(chunk);
+      waiting_.clear();
+    }
+    return *executor_;
+  }
+
+  PoolJobId job() const { return job_; }
+  /// The submitted maps, in input order.
+  std::vector<asio::awaitable<ChunkStats>> take_maps() {
+    executor();
+    return std::move(maps_);
+  }
+
+ private:
+  struct FileChunk {
+    const std::string* path;
+    std::uint64_t begin;
+    std::uint64_t end;
+  };
+
+  void submit_file_chunk(const FileChunk& chunk) {
+    maps_.push_back(run_in_executor(*executor_, pool_map_file_chunk, job_, config_.job, config_.words,
+                                    *chunk.path, chunk.begin, chunk.end));
+  }
+
+  StartingExecutor starting_;
+  std::unique_ptr<ProcessPoolExecutor> executor_;
+  PoolJobId job_;
+  const JobConfig& config_;
+  std::vector<FileChunk> waiting_;
+  std::vector<asio::awaitable<ChunkStats>> maps_;
+};
+
 /// Submits one map task per chunk of `config.chunk_lines` lines of every input.
-template <Executor E>
-std::vector<asio::awaitable<PartialTable>> submit_maps(E& executor, const JobConfig& config,
-                                                       const std::vector<InputFile>& inputs,
-                                                       std::string stdin_text) {
-  std::vector<asio::awaitable<PartialTable>> maps;
+void submit_maps(MapSubmitter& maps, const JobConfig& config, const std::vector<InputFile>& inputs,
+                 std::string stdin_text) {
   const std::uint64_t chunk_lines = std::max<std::uint64_t>(config.chunk_lines, 1);
   for (const InputFile& input : inputs) {
     if (input.kind == InputKind::File) {
@@ -121,8 +157,7 @@ std::vector<asio::awaitable<PartialTable>> submit_maps(E& executor, const JobCon
       const std::string_view text = file.text();
       for (std::uint64_t at = 0; at < text.size();) {
         const std::uint64_t end = next_lines(text, at, chunk_lines).end;
-        maps.push_back(run_in_executor(executor, pool_map_file_chunk, config.job, config.words,
-                                       input.path, at, end));
+        maps.file_chunk(input.path, at, end);
         file.release(at, end);
         at = end;
       }
@@ -132,8 +167,7 @@ std::vector<asio::awaitable<PartialTable>> submit_maps(E& executor, const JobCon
     std::string pending, block;
     std::uint64_t line_base = 0;
     auto ship = [&](std::uint64_t begin, std::uint64_t end, std::uint64_t lines) {
-      maps.push_back(run_in_executor(executor, pool_map_data_chunk, config.job, config.words,
-                                     input.path, line_base, pending.substr(begin, end - begin)));
+      maps.data_chunk(input.path, line_base, pending.substr(begin, end - begin));
       line_base += lines;
     };
     auto ship_whole_chunks = [&] {
@@ -154,7 +188,6 @@ std::vector<asio::awaitable<PartialTable>> submit_maps(E& executor, const JobCon
     }
     if (!pending.empty()) ship(0, pending.size(), 0);
   }
-  return maps;
 }
 
 /// The tree's root merges this many tables or fewer; it runs in the parent, which has to load
@@ -163,14 +196,13 @@ std::vector<asio::awaitable<PartialTable>> submit_maps(E& executor, const JobCon
 constexpr std::size_t kRootFanIn = 2;
 
 /// One level of the merge tree. Tables are added as they become available (the first level
-/// is fed by map tasks as they finish, so merging overlaps the last maps); every `fan_in` of
-/// them, concatenated, become one merge task. fan_in gives about one merge per worker, so
+/// is fed by the drains as they finish); every `fan_in` of them, concatenated, become one
+/// merge task. fan_in gives about one merge per worker, so
 /// each byte is shipped O(log_workers(tables)) times rather than once per level of a
 /// binary tree.
-template <Executor E>
 class MergeLevel {
  public:
-  MergeLevel(E& executor, std::size_t tables) : executor_(executor) {
+  MergeLevel(ProcessPoolExecutor& executor, std::size_t tables) : executor_(executor) {
     const std::size_t workers = std::max<std::size_t>(executor.max_workers(), 1);
     fan_in_ = tables <= kRootFanIn ? SIZE_MAX : std::max<std::size_t>(2, (tables + workers - 1) / workers);
   }
@@ -204,7 +236,7 @@ class MergeLevel {
     in_group_ = 0;
   }
 
-  E& executor_;
+  ProcessPoolExecutor& executor_;
   std::size_t fan_in_ = SIZE_MAX;
   PartialTable group_;
   std::size_t in_group_ = 0;
@@ -213,26 +245,27 @@ class MergeLevel {
 };
 
 /// The levels above the first, until the root's at most kRootFanIn tables are left.
-template <Executor E>
-asio::awaitable<std::vector<PartialTable>> reduce_in_pool(E& executor, std::vector<PartialTable> tables) {
+asio::awaitable<std::vector<PartialTable>> reduce_in_pool(ProcessPoolExecutor& executor,
+                                                          std::vector<PartialTable> tables) {
   while (tables.size() > kRootFanIn) {
-    MergeLevel<E> level(executor, tables.size());
+    MergeLevel level(executor, tables.size());
     for (auto& table : tables) level.add(std::move(table));
     tables = co_await level.finish();
   }
   co_return tables;
 }
 
-/// Awaits one map task and hands its table to the first merge level.
-template <Executor E>
-asio::awaitable<void> map_into(asio::awaitable<PartialTable> map, MergeLevel<E>& first_level,
-                               ChunkStats& stats, MapProgress& progress) {
-  PartialTable table = co_await std::move(map);
-  const ChunkStats chunk = take_stats(table);
+/// Awaits one map task and counts it.
+asio::awaitable<void> map_into(asio::awaitable<ChunkStats> map, ChunkStats& stats, MapProgress& progress) {
+  const ChunkStats chunk = co_await std::move(map);
   stats.bytes += chunk.bytes;
   stats.records += chunk.records;
-  first_level.add(std::move(table));
   ++progress.done;
+}
+
+/// Awaits one worker's table and hands it to the first merge level.
+asio::awaitable<void> drain_into(asio::awaitable<PartialTable> drain, MergeLevel& first_level) {
+  first_level.add(co_await std::move(drain));
 }
 
 struct PoolRun {
@@ -240,15 +273,17 @@ struct PoolRun {
   ChunkStats stats;
 };
 
-template <Executor E>
-asio::awaitable<void> run_job(E& executor, const JobConfig& config, const std::vector<InputFile>& inputs,
-                              std::string stdin_text, bool show_progress, PoolRun& out) {
-  auto maps = submit_maps(executor, config, inputs, std::move(stdin_text));
+/// A new job id: the parent's clock, distinct for every run of the engine in this process.
+PoolJobId new_job_id() {
+  return static_cast<PoolJobId>(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+asio::awaitable<void> run_job(ProcessPoolExecutor& executor, PoolJobId job,
+                              std::vector<asio::awaitable<ChunkStats>> maps, bool show_progress, PoolRun& out) {
   auto progress = std::make_shared<MapProgress>(MapProgress{.total = maps.size()});
-  MergeLevel<E> first_level(executor, maps.size());
   std::vector<asio::awaitable<void>> mapped;
   mapped.reserve(maps.size());
-  for (auto& map : maps) mapped.push_back(map_into(std::move(map), first_level, out.stats, *progress));
+  for (auto& map : maps) mapped.push_back(map_into(std::move(map), out.stats, *progress));
   if (show_progress) asio::co_spawn(co_await asio::this_coro::executor, report_progress(progress), asio::detached);
   try {
     co_await gather(std::move(mapped));
@@ -257,6 +292,16 @@ asio::awaitable<void> run_job(E& executor, const JobConfig& config, const std::v
     throw;
   }
   progress->end();
+
+  // Every map has finished, so each worker's table is complete: collect them (one drain
+  // pinned to each worker) and merge them as they arrive.
+  const std::size_t workers = executor.max_workers();
+  MergeLevel first_level(executor, workers);
+  std::vector<asio::awaitable<void>> drained;
+  drained.reserve(workers);
+  for (std::size_t worker = 0; worker < workers; ++worker)
+    drained.push_back(drain_into(await_owned(executor.submit_to(worker, pool_drain_worker, job)), first_level));
+  co_await gather(std::move(drained));
   out.tables = co_await reduce_in_pool(executor, co_await first_level.finish());
 }
 
@@ -284,14 +329,13 @@ std::string read_stdin_if_used(const std::vector<InputFile>& inputs) {
   return text;
 }
 
-template <Executor E>
-int run_with(E& executor, const JobConfig& config, const std::vector<InputFile>& inputs,
-             std::string stdin_text, std::chrono::steady_clock::time_point start) {
+int run_with(MapSubmitter& maps, const JobConfig& config, std::chrono::steady_clock::time_point start) {
   const bool show_progress = config.progress || ::isatty(STDERR_FILENO) == 1;
+  ProcessPoolExecutor& executor = maps.executor();
   PoolRun run;
   std::exception_ptr error;
   asio::io_context loop;
-  asio::co_spawn(loop, run_job(executor, config, inputs, std::move(stdin_text), show_progress, run),
+  asio::co_spawn(loop, run_job(executor, maps.job(), maps.take_maps(), show_progress, run),
                  [&](std::exception_ptr e) { error = e; });
   loop.run();
   if (error) rethrow_task_error(error);
@@ -319,42 +363,60 @@ int run_with(E& executor, const JobConfig& config, const std::vector<InputFile>&
 
 namespace {
 
-/// Slots for a worker's next map table: room for as many keys as its previous chunk had
-/// (the chunks of one job are alike), so a table is sized once instead of growing through
-/// several rehashes, each on freshly zeroed pages.
-class MapTableSizer {
+/// A worker's tables, one per job it is mapping. Process-wide state, because the tasks of a
+/// job that land on one worker add to the same table; a worker runs its tasks one at a time,
+/// the lock only guards against a caller that runs these tasks on threads.
+class WorkerTables {
  public:
-  std::size_t slots() const { return slots_; }
-  void saw(std::size_t keys) { slots_ = std::max(kMapTableSlots, std::bit_ceil(2 * keys + 2)); }
+  /// Runs `map` on the job's table (created on the job's first chunk here) and returns the
+  /// chunk's statistics.
+  ChunkStats map(PoolJobId job, JobKind kind, WordMode words, const std::function<void(JobMapper&)>& map) {
+    std::lock_guard lock(mutex_);
+    CountTable& table = tables_.try_emplace(job, kFirstSlots).first->second;
+    JobMapper mapper(job_of(kind, words), table);
+    map(mapper);
+    mapper.finish();
+    return {mapper.stats().bytes, mapper.stats().records};
+  }
+
+  PartialTable drain(PoolJobId job) {
+    std::lock_guard lock(mutex_);
+    const auto found = tables_.find(job);
+    if (found == tables_.end()) return {};
+    PartialTable out = serialize_table(found->second);
+    tables_.erase(found);
+    return out;
+  }
 
  private:
-  std::size_t slots_ = kMapTableSlots;
+  /// A chunk of text has tens of thousands of distinct words: start there rather than grow.
+  static constexpr std::size_t kFirstSlots = std::size_t{1} << 16;
+
+  std::mutex mutex_;
+  std::unordered_map<PoolJobId, CountTable> tables_;
 };
 
-thread_local MapTableSizer map_table_sizer;
-
-PartialTable map_chunk(JobKind job, WordMode words, const std::function<void(JobMapper&)>& map) {
-  CountTable table(map_table_sizer.slots());
-  JobMapper mapper(job_of(job, words), table);
-  map(mapper);
-  mapper.finish();
-  map_table_sizer.saw(table.size());
-  return finish_map(table, mapper);
+WorkerTables& worker_tables() {
+  static WorkerTables tables;
+  return tables;
 }
 
 }  // namespace
 
-PartialTable pool_map_file_chunk(JobKind job, WordMode words, std::string path, std::uint64_t begin,
-                                 std::uint64_t end) {
-  return map_chunk(job, words, [&](JobMapper& mapper) { map_file_range(mapper, path, begin, end); });
+ChunkStats pool_map_file_chunk(PoolJobId job, JobKind kind, WordMode words, std::string path, std::uint64_t begin,
+                               std::uint64_t end) {
+  return worker_tables().map(job, kind, words,
+                             [&](JobMapper& mapper) { map_file_range(mapper, path, begin, end); });
 }
 
-PartialTable pool_map_data_chunk(JobKind job, WordMode words, std::string name, std::uint64_t line_base,
-                                 std::string lines) {
-  return map_chunk(job, words, [&](JobMapper& mapper) {
+ChunkStats pool_map_data_chunk(PoolJobId job, JobKind kind, WordMode words, std::string name,
+                               std::uint64_t line_base, std::string lines) {
+  return worker_tables().map(job, kind, words, [&](JobMapper& mapper) {
     mapper.map_block(lines, BlockOrigin{name, lines.data(), line_base});
   });
 }
+
+PartialTable pool_drain_worker(PoolJobId job) { return worker_tables().drain(job); }
 
 PartialTable pool_merge_tables(PartialTable tables) {
   CountTable table(std::max<std::size_t>(1024, tables.size() / 48));
@@ -365,6 +427,7 @@ PartialTable pool_merge_tables(PartialTable tables) {
 
 MR_TASK_NAMED(pool_map_file_chunk, "mr.pool_engine.map_file_chunk");
 MR_TASK_NAMED(pool_map_data_chunk, "mr.pool_engine.map_data_chunk");
+MR_TASK_NAMED(pool_drain_worker, "mr.pool_engine.drain_worker");
 MR_TASK_NAMED(pool_merge_tables, "mr.pool_engine.merge_tables");
 
 int run_pool_engine(const JobConfig& config) {
@@ -373,8 +436,13 @@ int run_pool_engine(const JobConfig& config) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<InputFile> inputs = discover_inputs(config.inputs);
   std::string stdin_text = read_stdin_if_used(inputs);
-  ProcessPoolExecutor executor(static_cast<std::size_t>(config.workers));
-  return run_with(executor, config, inputs, std::move(stdin_text), start);
+  MapSubmitter maps(std::async(std::launch::async,
+                               [workers = static_cast<std::size_t>(config.workers)] {
+                                 return std::make_unique<ProcessPoolExecutor>(workers);
+                               }),
+                    new_job_id(), config);
+  submit_maps(maps, config, inputs, std::move(stdin_text));
+  return run_with(maps, config, start);
 }
 
 }  // namespace mr::detail
