@@ -98,9 +98,10 @@ void expect_crash_breaks_pool(Crash crash, mr::PoolTransport transport = mr::Poo
     for (long i = 0; i < 20; ++i) EXPECT_EQ(queued[static_cast<std::size_t>(i)].get(), i * i);
     auto crashed = pool.apply_async(crash, 1L);
     // Some of these run on the other worker when the crash is noticed, others wait in queues:
-    // all must fail, none may hang.
+    // all must fail, none may hang. They outlast the slowest crash seen (exit() under TSan
+    // takes over a second); the broken pool kills their worker, so the test does not wait.
     std::vector<mr::AsyncResult<void>> after;
-    for (int i = 0; i < 6; ++i) after.push_back(pool.apply_async(sleep_ms, 1000));
+    for (int i = 0; i < 6; ++i) after.push_back(pool.apply_async(sleep_ms, 10000));
     EXPECT_THROW(crashed.get(std::chrono::seconds(20)), mr::BrokenPool);
     for (auto& r : after) EXPECT_THROW(r.get(std::chrono::seconds(20)), mr::BrokenPool);
     EXPECT_TRUE(pool.broken());

@@ -45,10 +45,10 @@ class Backoff {
     const auto cap = idle_for() > config_.long_idle_after ? config_.long_idle_sleep : config_.max_sleep;
     sleep_ = std::min(sleep_ * 2, cap);
   }
-  /// Time since the last activity.
-  Clock::duration idle_for() const { return Clock::now() - last_activity_; }
 
  private:
+  Clock::duration idle_for() const { return Clock::now() - last_activity_; }
+
   BackoffConfig config_;
   Clock::time_point last_activity_;
   std::chrono::microseconds sleep_;

@@ -14,7 +14,6 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
-#include <functional>
 #include <future>
 #include <chrono>
 #include <cstdio>
@@ -339,6 +338,7 @@ int run_with(MapSubmitter& maps, const JobConfig& config, std::chrono::steady_cl
                  [&](std::exception_ptr e) { error = e; });
   loop.run();
   if (error) rethrow_task_error(error);
+  executor.shutdown(/*wait=*/false);  // the workers wind down while the root merge and output run
 
   std::size_t bytes = 0;
   for (const auto& part : run.tables) bytes = std::max(bytes, part.size());
@@ -370,7 +370,8 @@ class WorkerTables {
  public:
   /// Runs `map` on the job's table (created on the job's first chunk here) and returns the
   /// chunk's statistics.
-  ChunkStats map(PoolJobId job, JobKind kind, WordMode words, const std::function<void(JobMapper&)>& map) {
+  template <class MapInto>
+  ChunkStats map(PoolJobId job, JobKind kind, WordMode words, MapInto&& map) {
     std::lock_guard lock(mutex_);
     CountTable& table = tables_.try_emplace(job, kFirstSlots).first->second;
     JobMapper mapper(job_of(kind, words), table);
