@@ -14,10 +14,9 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
-#include <future>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>

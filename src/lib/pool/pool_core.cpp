@@ -334,7 +334,7 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
   }
 
   bool dispatch() {
-    bool any = pinned.empty() ? false : dispatch_pinned();
+    bool any = !pinned.empty() && dispatch_pinned();
     if (pending.empty()) return any;
     const std::size_t alive = workers.size();
     while (!pending.empty()) {
@@ -604,6 +604,10 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
 
   // ---------------------------------------------------------------- submitter side
   void enqueue(std::vector<Job>& jobs) {
+    for (const Job& job : jobs)
+      if (job.worker < -1 || job.worker >= size)
+        throw UsageError("mr: worker " + std::to_string(job.worker) + " does not exist: the pool has " +
+                         std::to_string(size) + " workers, numbered from 0");
     {
       std::lock_guard lock(mutex);
       if (broken) throw BrokenPool(broken_reason);
@@ -691,9 +695,6 @@ PoolCore::~PoolCore() {
 
 void PoolCore::submit(TaskKind kind, std::string name, Bytes payload, std::shared_ptr<Completion> completion,
                       int worker) {
-  if (worker < -1 || worker >= impl_->size)
-    throw UsageError("mr: worker " + std::to_string(worker) + " does not exist: the pool has " +
-                     std::to_string(impl_->size) + " workers, numbered from 0");
   std::vector<Job> jobs;
   jobs.push_back({kind, std::move(name), std::move(payload), std::move(completion), worker});
   impl_->enqueue(jobs);
