@@ -126,6 +126,9 @@ compare("ngram", ["--job", "ngram", os.path.join(tmp, "ngrams.tsv")], read(os.pa
         "ngram", "whitespace")
 compare("gz+stdin", [os.path.join(tmp, "g.txt.gz"), "-"],
         gzip.decompress(read(os.path.join(tmp, "g.txt.gz"))) + stdin_data, "wordcount", "whitespace", stdin_data)
+# One chunk for several workers: the others have nothing to drain.
+compare("one chunk", [os.path.join(tmp, "dir", "c.txt")], read(os.path.join(tmp, "dir", "c.txt")),
+        "wordcount", "whitespace")
 
 # --progress: the reporter coroutine's last line counts every map task.
 result = run(["--progress", os.path.join(tmp, "dir")], "pool")
