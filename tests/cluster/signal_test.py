@@ -164,8 +164,11 @@ def mapreduce_while_writing(program, work, sig, direct):
     proc, tag, temp, ranks = caught
     if direct:
         for pid in ranks:
-            os.kill(pid, sig)
-            os.kill(pid, signal.SIGCONT)
+            try:
+                os.kill(pid, sig)
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass  # mpirun already ended this rank, after the signal reached another one
     finish(proc, tag, label, sig)
     if direct:
         no_files_but(outdir, [], label)
