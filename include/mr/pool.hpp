@@ -106,13 +106,13 @@ struct is_result_callbacks : std::false_type {};
 template <class S, class E>
 struct is_result_callbacks<ResultCallbacks<S, E>> : std::true_type {};
 
-/// Options of a ProcessPool.
 /// How workers on the parent's host exchange messages with it.
 enum class PoolTransport {
   shared_memory,  ///< a channel in /dev/shm per worker (falls back to MPI if unavailable)
   mpi,            ///< MPI only (loopback TCP between a parent and its spawned workers)
 };
 
+/// Options of a ProcessPool.
 struct PoolOptions {
   /// Worker count; 0: the default (cores, or the free slots of the MPI universe under mpirun).
   int processes = 0;

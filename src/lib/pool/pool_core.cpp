@@ -277,15 +277,10 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
     for (const Worker& worker : workers) pids.push_back(worker.local ? worker.pid : 0);
   }
 
+  /// The initializer travels as a batch of its own; handle() knows it by its null completion.
   void send_initializer(Worker& worker) {
-    Bytes batch;
-    begin_batch(batch);
-    append_task(batch, {0, TaskKind::initializer, options.initializer, options.initargs});
-    finish_batch(batch, 1);
-    transport->send(worker.rank, Tag::tasks, std::move(batch));
-    worker.in_flight.push_back({0, nullptr});
-    worker.batches.push_back(1);
-    ++in_flight_total;
+    Job initializer{TaskKind::initializer, options.initializer, options.initargs, nullptr};
+    send_batch(worker, std::span(&initializer, 1));
   }
 
   /// The worker with the fewest batches that can take another one; ties go to the lowest
