@@ -6,7 +6,7 @@
 #include <typeinfo>
 
 #include "mr/detail/mpi_check.hpp"
-#include "mr/detail/worker.hpp"
+#include "pool/worker.hpp"
 
 namespace mr {
 namespace {

@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "mr/detail/job_config.hpp"
-#include "mr/detail/pool_engine.hpp"
-#include "mr/detail/spmd_engine.hpp"
+#include "jobs/job_config.hpp"
+#include "pool_engine/pool_engine.hpp"
+#include "spmd/spmd_engine.hpp"
 #include "mr/mr.hpp"
 
 namespace {

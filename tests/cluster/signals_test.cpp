@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "mr/detail/signals.hpp"
+#include "common/signals.hpp"
 
 namespace {
 

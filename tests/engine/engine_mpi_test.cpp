@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string>
 
-#include "mr/detail/collective_error.hpp"
+#include "engine/collective_error.hpp"
 #include "mr/detail/shuffle.hpp"
 #include "mr/mr.hpp"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "mr/detail/partition.hpp"
+#include "engine/partition.hpp"
 #include "mr/error.hpp"
 
 using namespace mr::detail;

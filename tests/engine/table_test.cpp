@@ -11,9 +11,9 @@
 #include <string>
 
 #include "mr/detail/hash_table.hpp"
-#include "mr/detail/job_config.hpp"
-#include "mr/detail/job_mapper.hpp"
-#include "mr/detail/output.hpp"
+#include "jobs/job_config.hpp"
+#include "jobs/job_mapper.hpp"
+#include "jobs/output.hpp"
 #include "mr/detail/shuffle.hpp"
 #include "mr/error.hpp"
 

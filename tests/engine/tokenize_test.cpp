@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "mr/detail/ngram.hpp"
+#include "jobs/ngram.hpp"
 #include "mr/detail/tokenize.hpp"
 
 using namespace mr::detail;

@@ -7,8 +7,8 @@
 #include <map>
 #include <string>
 
-#include "mr/detail/line_chunks.hpp"
-#include "mr/detail/pool_engine_tasks.hpp"
+#include "pool_engine/line_chunks.hpp"
+#include "pool_engine/pool_engine_tasks.hpp"
 #include "mr/detail/shuffle.hpp"
 #include "mr/error.hpp"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "fuzz_check.hpp"
-#include "mr/detail/ngram.hpp"
+#include "jobs/ngram.hpp"
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "fuzz_check.hpp"
-#include "mr/detail/partition.hpp"
+#include "engine/partition.hpp"
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "mr/detail/shm_channel.hpp"
+#include "pool/shm_channel.hpp"
 
 namespace {
 

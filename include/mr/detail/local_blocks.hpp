@@ -11,9 +11,15 @@
 #include <string_view>
 #include <vector>
 
-#include "mr/detail/job_mapper.hpp"
 
 namespace mr::detail {
+
+/// Where a block of lines came from, so errors can name `file:line`.
+struct BlockOrigin {
+  std::string_view name;             ///< the input's path ("-" for stdin)
+  const char* count_from = nullptr;  ///< line numbers count '\n' from here ...
+  std::uint64_t line_base = 0;       ///< ... plus this many lines before it
+};
 
 /// Receives one block of whole lines (the last may lack '\n') and where it came from.
 using BlockCallback = std::function<void(std::string_view lines, const BlockOrigin& origin)>;

@@ -1,4 +1,4 @@
-#include "mr/detail/collective_error.hpp"
+#include "engine/collective_error.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "mr/detail/input.hpp"
+#include "engine/input.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>

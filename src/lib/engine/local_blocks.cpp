@@ -8,10 +8,10 @@
 #include <climits>
 #include <memory>
 
-#include "mr/detail/collective_error.hpp"
-#include "mr/detail/input.hpp"
+#include "engine/collective_error.hpp"
+#include "engine/input.hpp"
 #include "mr/detail/mpi_check.hpp"
-#include "mr/detail/partition.hpp"
+#include "engine/partition.hpp"
 #include "mr/error.hpp"
 
 namespace mr::detail {

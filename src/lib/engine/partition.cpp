@@ -1,4 +1,4 @@
-#include "mr/detail/partition.hpp"
+#include "engine/partition.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -20,11 +20,11 @@
 #include <thread>
 #include <vector>
 
-#include "mr/detail/backoff.hpp"
+#include "common/backoff.hpp"
 #include "mr/detail/mpi_check.hpp"
-#include "mr/detail/pool_transport.hpp"
+#include "pool/pool_transport.hpp"
 #include "mr/detail/registry.hpp"
-#include "mr/detail/shm_channel.hpp"
+#include "pool/shm_channel.hpp"
 #include "mr/runtime.hpp"
 
 namespace mr::detail {

@@ -1,4 +1,4 @@
-#include "mr/detail/shm_channel.hpp"
+#include "pool/shm_channel.hpp"
 
 #include <fcntl.h>
 #include <linux/futex.h>

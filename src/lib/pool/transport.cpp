@@ -1,4 +1,4 @@
-#include "mr/detail/pool_transport.hpp"
+#include "pool/pool_transport.hpp"
 
 #include <algorithm>
 

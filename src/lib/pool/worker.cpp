@@ -10,12 +10,12 @@
 #include <string>
 #include <thread>
 
-#include "mr/detail/backoff.hpp"
+#include "common/backoff.hpp"
 #include "mr/detail/mpi_check.hpp"
-#include "mr/detail/pool_transport.hpp"
+#include "pool/pool_transport.hpp"
 #include "mr/detail/registry.hpp"
-#include "mr/detail/shm_channel.hpp"
-#include "mr/detail/worker.hpp"
+#include "pool/shm_channel.hpp"
+#include "pool/worker.hpp"
 #include "mr/error.hpp"
 
 namespace mr::detail {

@@ -1,4 +1,4 @@
-#include "mr/detail/signals.hpp"
+#include "common/signals.hpp"
 
 #include <signal.h>
 #include <unistd.h>

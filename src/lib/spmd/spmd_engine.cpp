@@ -1,14 +1,14 @@
-#include "mr/detail/spmd_engine.hpp"
+#include "spmd/spmd_engine.hpp"
 
 #include <unistd.h>
 
 #include <cstdio>
 
-#include "mr/detail/collective_error.hpp"
-#include "mr/detail/job_mapper.hpp"
+#include "engine/collective_error.hpp"
+#include "jobs/job_mapper.hpp"
 #include "mr/detail/local_blocks.hpp"
 #include "mr/detail/mpi_check.hpp"
-#include "mr/detail/output.hpp"
+#include "jobs/output.hpp"
 #include "mr/detail/shuffle.hpp"
 
 namespace mr::detail {

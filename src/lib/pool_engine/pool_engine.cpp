@@ -5,7 +5,7 @@
 // table per worker rather than one per chunk; once every map is gathered, a drain task pinned
 // to each worker collects them, they are reduced in the pool as a tree of merges, and the
 // result is printed with the SPMD engine's output code, so both engines produce the same bytes.
-#include "mr/detail/pool_engine.hpp"
+#include "pool_engine/pool_engine.hpp"
 
 #include <unistd.h>
 
@@ -25,12 +25,12 @@
 
 #include "mr/asio.hpp"
 #include "mr/detail/hash_table.hpp"
-#include "mr/detail/input.hpp"
-#include "mr/detail/job_mapper.hpp"
-#include "mr/detail/line_chunks.hpp"
-#include "mr/detail/output.hpp"
-#include "mr/detail/partition.hpp"
-#include "mr/detail/pool_engine_tasks.hpp"
+#include "engine/input.hpp"
+#include "jobs/job_mapper.hpp"
+#include "pool_engine/line_chunks.hpp"
+#include "jobs/output.hpp"
+#include "engine/partition.hpp"
+#include "pool_engine/pool_engine_tasks.hpp"
 #include "mr/detail/shuffle.hpp"
 #include "mr/error.hpp"
 #include "mr/process_pool_executor.hpp"

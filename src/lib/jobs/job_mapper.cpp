@@ -1,10 +1,10 @@
-#include "mr/detail/job_mapper.hpp"
+#include "jobs/job_mapper.hpp"
 
 #include <algorithm>
 #include <cstring>
 
 #include "mr/detail/local_blocks.hpp"
-#include "mr/detail/ngram.hpp"
+#include "jobs/ngram.hpp"
 #include "mr/detail/tokenize.hpp"
 #include "mr/error.hpp"
 

@@ -4,7 +4,7 @@
 
 #include <mpi.h>
 
-#include "mr/detail/job_config.hpp"
+#include "jobs/job_config.hpp"
 
 namespace mr::detail {
 

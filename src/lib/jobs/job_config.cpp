@@ -1,4 +1,4 @@
-#include "mr/detail/job_config.hpp"
+#include "jobs/job_config.hpp"
 
 #include <charconv>
 #include <optional>

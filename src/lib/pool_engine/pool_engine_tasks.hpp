@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "mr/detail/job_config.hpp"
+#include "jobs/job_config.hpp"
 
 namespace mr::detail {
 

@@ -1,5 +1,5 @@
-#include "mr/detail/output.hpp"
-#include "mr/detail/signals.hpp"
+#include "jobs/output.hpp"
+#include "common/signals.hpp"
 
 #include <unistd.h>
 

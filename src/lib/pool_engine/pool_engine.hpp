@@ -2,7 +2,7 @@
 /// \file pool_engine.hpp
 /// The process-pool engine behind `mapreduce --workers N` (started without mpirun).
 
-#include "mr/detail/job_config.hpp"
+#include "jobs/job_config.hpp"
 
 namespace mr::detail {
 

@@ -14,7 +14,7 @@
 #include <optional>
 #include <vector>
 
-#include "mr/detail/shm_channel.hpp"
+#include "pool/shm_channel.hpp"
 #include "mr/detail/wire.hpp"
 
 namespace mr::detail {

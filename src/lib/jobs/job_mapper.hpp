@@ -9,16 +9,10 @@
 #include <string_view>
 
 #include "mr/detail/hash_table.hpp"
-#include "mr/detail/job_config.hpp"
+#include "jobs/job_config.hpp"
+#include "mr/detail/local_blocks.hpp"
 
 namespace mr::detail {
-
-/// Where a block of lines came from, so errors can name `file:line`.
-struct BlockOrigin {
-  std::string_view name;             ///< the input's path ("-" for stdin)
-  const char* count_from = nullptr;  ///< line numbers count '\n' from here ...
-  std::uint64_t line_base = 0;       ///< ... plus this many lines before it
-};
 
 /// Byte and record totals of what a mapper has seen.
 struct MapStats {
