@@ -36,6 +36,20 @@ class InputError : public Error {
   using Error::Error;
 };
 
+/// Thrown by a map function for a record it cannot use ("expected 4 fields"). The engine
+/// reports it as an InputError naming the input and line: "books.tsv:17: expected 4 fields".
+/// A map function over a block of lines (mr::Lines) passes `where`, a pointer into the
+/// block on the offending line.
+class RecordError : public InputError {
+ public:
+  explicit RecordError(const std::string& message, const char* where = nullptr)
+      : InputError(message), where_(where) {}
+  const char* where() const noexcept { return where_; }
+
+ private:
+  const char* where_;
+};
+
 /// An argument that violates a precondition; the message says what to do instead.
 class UsageError : public Error {
  public:

@@ -1,6 +1,6 @@
 #pragma once
 /// \file mapreduce.hpp
-/// Typed SPMD MapReduce over text inputs (Thrill / mrmpi style). Every rank calls
+/// Typed MapReduce on the ranks of an MPI job (Thrill / MR-MPI style). Every rank calls
 ///
 ///     auto counts = mr::map_reduce<std::string, long>(
 ///         comm, {"books/"},
@@ -11,203 +11,237 @@
 ///     if (comm.rank() == 0) for (auto& [word, n] : counts) ...
 ///
 /// Inputs are files, directories (recursively), `.gz` files and "-" (stdin); each rank
-/// reads its own byte ranges, records are lines (without '\n' and a trailing '\r').
+/// reads its own byte ranges, records are lines (without '\n' and a trailing '\r'). Or
+/// `mr::items(v)`: each rank's own std::vector of records, map(const T&, emit) per item.
 /// The map function emits any number of (key, value) pairs per record; values of equal
-/// keys are combined with the reduce function, which must be associative and
-/// commutative. Keys and values may be any Boost.Serialization-able types (keys also
-/// need operator<); std::string keys with integer values take a fast path (flat hash
-/// table, flat binary exchange buffers, no per-record serialization). The complete result
-/// is returned on rank 0 (empty on other ranks); if any rank fails, every rank throws.
+/// keys are combined with the reduce function, which must be associative and commutative.
+///
+/// Every key and value type takes the same path: a flat open-addressing table keyed by the
+/// key's byte form (key_codec.hpp), flat binary shuffle buffers, Boost archives only for
+/// types that need them. map_reduce_distributed() leaves the result on the ranks that own
+/// the keys (mr::Distributed); map_reduce() gathers it into a std::map on rank 0. If any
+/// rank fails, every rank throws. The same mr::Job also runs on a process pool
+/// (pool_mapreduce.hpp).
 
 #include <mpi.h>
 
-#include <boost/archive/binary_iarchive.hpp>
-#include <boost/archive/binary_oarchive.hpp>
 #include <boost/mpi/communicator.hpp>
-#include <boost/serialization/map.hpp>
-#include <boost/serialization/string.hpp>
-#include <boost/serialization/utility.hpp>
-#include <boost/serialization/vector.hpp>
 #include <climits>
 #include <concepts>
 #include <cstdint>
+#include <functional>
 #include <map>
-#include <sstream>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "mr/detail/collective_error.hpp"
 #include "mr/detail/hash_table.hpp"
 #include "mr/detail/local_blocks.hpp"
+#include "mr/detail/records.hpp"
 #include "mr/detail/shuffle.hpp"
 #include "mr/detail/tokenize.hpp"
+#include "mr/distributed.hpp"
+#include "mr/emitter.hpp"
 #include "mr/error.hpp"
+#include "mr/job.hpp"
 
 namespace mr {
 
-/// Tuning of map_reduce().
+/// Tuning and progress hooks of a run.
 struct MapReduceOptions {
   /// Bytes per input partition; 0 picks about four per rank (at least 1 MiB each).
   std::uint64_t chunk_bytes = 0;
   /// Largest count or displacement one MPI exchange call may use (INT_MAX: MPI counts are
   /// `int`); larger exchanges run in rounds. Tests lower it to exercise the rounds.
   std::uint64_t exchange_limit = INT_MAX;
+  /// Called once on rank 0 (or the pool's parent) with the input bytes it will see mapped:
+  /// rank 0's own share on MPI ranks, the whole input on a pool.
+  std::function<void(std::uint64_t total_bytes)> on_plan;
+  /// Called on rank 0 (or the pool's parent) as those bytes are mapped.
+  std::function<void(std::uint64_t bytes)> on_mapped;
 };
+
+/// Each rank's own records, computed rather than read: map(const T&, emit) once per item.
+template <class T>
+struct Items {
+  const std::vector<T>& items;
+};
+template <class T>
+Items<T> items(const std::vector<T>& local) {
+  return Items<T>{local};
+}
+
+/// Calls f(word) for the whitespace-separated words of a record (Python's bytes.split()),
+/// as views into it, without allocating.
+template <class F>
+void for_each_word(std::string_view record, F&& f) {
+  detail::for_each_whitespace_token(record, f);
+}
+
+/// Whitespace-separated words of a record, as views into it (allocates the vector; prefer
+/// for_each_word in hot loops).
+inline std::vector<std::string_view> split_words(std::string_view record) {
+  std::vector<std::string_view> words;
+  for_each_word(record, [&](std::string_view word) { words.push_back(word); });
+  return words;
+}
 
 namespace detail {
 
-/// True for the fast path: string keys, integer values.
-template <class K, class V>
-inline constexpr bool is_string_count_v =
-    std::is_same_v<K, std::string> && std::is_integral_v<V> && !std::is_same_v<V, bool> && sizeof(V) <= 8;
+template <class J>
+using table_of = FlatTable<typename J::value_type, typename J::reduce_type>;
+template <class J>
+using emitter_of = Emitter<typename J::key_type, typename J::value_type, typename J::reduce_type>;
+template <class J>
+using distributed_of = Distributed<typename J::key_type, typename J::value_type, typename J::reduce_type>;
 
-/// The user's reduce over V applied to the table's int64 storage.
-template <class V, class Reduce>
-struct IntegerReduce {
-  Reduce reduce;
-  std::int64_t operator()(std::int64_t a, std::int64_t b) {
-    return static_cast<std::int64_t>(static_cast<V>(reduce(static_cast<V>(a), static_cast<V>(b))));
-  }
-};
+/// A table for one process's map output: big enough that a typical chunk does not regrow it.
+constexpr std::size_t kFirstTableSlots = std::size_t{1} << 14;
 
-template <class T>
-std::string to_bytes(const T& value) {
-  std::ostringstream out;
-  {
-    boost::archive::binary_oarchive archive(out, boost::archive::no_header);
-    archive << value;
-  }
-  return std::move(out).str();
+template <class J, class Record>
+inline constexpr bool maps_v =
+    MapFunction<typename J::map_type, Record, typename J::key_type, typename J::value_type, typename J::reduce_type>;
+
+/// Record is the item type, or std::string_view for text (a map function over mr::Lines
+/// also reads text).
+template <class J, class Record>
+void check_map_function() {
+  constexpr bool text = std::same_as<Record, std::string_view>;
+  static_assert(maps_v<J, Record> || (text && maps_v<J, Lines>),
+                "mr::map_reduce: the map function must be callable as map(record, auto& emit) - record is "
+                "std::string_view (a line) or mr::Lines (a block of lines) for text inputs, const T& for "
+                "mr::items(std::vector<T>) - and call emit(key, value) with a key convertible to K and a value "
+                "convertible to V");
 }
 
-template <class T>
-T from_bytes(std::string_view bytes) {
-  std::istringstream in{std::string(bytes)};
-  boost::archive::binary_iarchive archive(in, boost::archive::no_header);
-  T value;
-  archive >> value;
-  return value;
+/// Maps one block of whole lines into `emit` (the one record loop of both engines).
+template <class Map, class Emit>
+void map_block(std::string_view lines, const BlockOrigin& origin, Map& map, Emit& emit, MapStats& stats) {
+  emit.set_window(lines.data(), lines.data() + lines.size());
+  map_records(lines, origin, map, emit, stats);
+  emit.flush();
+}
+
+/// This rank's map phase over files: its own byte ranges, into a local table.
+template <class J>
+table_of<J> map_files(MPI_Comm comm, const J& job, const std::vector<std::string>& inputs,
+                      const MapReduceOptions& options, MapStats& stats) {
+  check_map_function<J, std::string_view>();
+  int rank = 0;
+  MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
+  table_of<J> table(kFirstTableSlots, job.reduce);
+  emitter_of<J> emit(table);
+  auto map = job.map;  // a copy per run: a map function may keep state
+  LocalBlockOptions read;
+  read.chunk_bytes = options.chunk_bytes;
+  read.on_plan = options.on_plan;
+  const bool report = rank == 0 && static_cast<bool>(options.on_mapped);
+  for_each_local_block(comm, inputs, read, [&](std::string_view lines, const BlockOrigin& origin) {
+    map_block(lines, origin, map, emit, stats);
+    if (report) options.on_mapped(lines.size());
+  });
+  return table;
+}
+
+/// This rank's map phase over its own items.
+template <class J, class T>
+table_of<J> map_items(MPI_Comm comm, const J& job, const std::vector<T>& items, MapStats& stats) {
+  check_map_function<J, T>();
+  table_of<J> table(kFirstTableSlots, job.reduce);
+  emitter_of<J> emit(table);
+  auto map = job.map;
+  agree_on_error(comm, [&] {
+    std::size_t index = 0;
+    try {
+      for (; index < items.size(); ++index) map(items[index], emit);
+    } catch (const RecordError& e) {
+      throw InputError("item " + std::to_string(index) + ": " + e.what());
+    }
+    emit.flush();
+    stats.records += items.size();
+  });
+  return table;
+}
+
+/// The shuffle and reduce: each key to its owner rank, reduced there. Collective.
+template <class J>
+distributed_of<J> reduce_by_owner(MPI_Comm comm, table_of<J> local, const MapStats& mapped,
+                                  const MapReduceOptions& options) {
+  table_of<J> owned(16, local.reducer());
+  // The reduce function runs in the merge and may throw: every rank agrees.
+  agree_on_error(comm, [&] { owned = shuffle_to_owners(comm, local, options.exchange_limit); });
+  std::uint64_t mine[2] = {mapped.bytes, mapped.records}, total[2] = {0, 0};
+  MR_MPI_CALL(MPI_Allreduce, mine, total, 2, MPI_UINT64_T, MPI_SUM, comm);
+  return distributed_of<J>(comm, std::move(owned), MapReduceStats{total[0], total[1]});
+}
+
+template <class K, class V, class Map, class Reduce>
+auto job_of(Map map, Reduce reduce) {
+  return make_job<K, V>("", std::move(map), std::move(reduce));
 }
 
 }  // namespace detail
 
-/// What a map function receives to emit pairs: emit(key, value). Keys convertible to K
-/// (e.g. std::string_view for std::string) and values convertible to V are accepted.
-template <class K, class V, class Reduce>
-class Emitter {
- public:
-  template <class Key, class Value>
-    requires std::constructible_from<K, Key&&> || (std::same_as<K, std::string> && std::convertible_to<Key&&, std::string_view>)
-  void operator()(Key&& key, Value&& value) {
-    if constexpr (detail::is_string_count_v<K, V>) {
-      table_->add(std::string_view(key), static_cast<std::int64_t>(static_cast<V>(value)));
-    } else {
-      auto [it, inserted] = map_->try_emplace(K(std::forward<Key>(key)), std::forward<Value>(value));
-      if (!inserted) it->second = (*reduce_)(it->second, V(std::forward<Value>(value)));
-    }
-  }
-
- private:
-  template <class K2, class V2, class M, class R>
-  friend std::map<K2, V2> map_reduce(const boost::mpi::communicator&, const std::vector<std::string>&, M, R,
-                                     const MapReduceOptions&);
-  using Table = detail::BasicStringTable<detail::IntegerReduce<V, Reduce>>;
-  Table* table_ = nullptr;
-  std::map<K, V>* map_ = nullptr;
-  Reduce* reduce_ = nullptr;
-};
-
-/// A map function: map(std::string_view record, emit) calling emit(key, value).
-template <class F, class K, class V, class Reduce>
-concept MapFunction = std::invocable<F&, std::string_view, Emitter<K, V, Reduce>&>;
-
-/// A reduce function: reduce(const V&, const V&) -> V, associative and commutative.
-template <class F, class V>
-concept ReduceFunction = std::copy_constructible<F> && requires(F& f, const V& a, const V& b) {
-  { f(a, b) } -> std::convertible_to<V>;
-};
-
-/// Whitespace-separated words of a record (Python's bytes.split()), as views into it.
-inline std::vector<std::string_view> split_words(std::string_view record) {
-  std::vector<std::string_view> words;
-  detail::for_each_whitespace_token(record, [&](std::string_view word) { words.push_back(word); });
-  return words;
+/// Runs `job` over text inputs on every rank of `comm` (collective) and leaves the result
+/// distributed: each rank holds the keys it owns. Throws on every rank InputError for
+/// unreadable inputs or malformed records, and otherwise the error of the lowest failing rank.
+template <AnyJob J>
+detail::distributed_of<J> map_reduce_distributed(const boost::mpi::communicator& comm,
+                                                 const std::vector<std::string>& inputs, const J& job,
+                                                 const MapReduceOptions& options = {}) {
+  detail::MapStats stats;
+  auto local = detail::map_files(comm, job, inputs, options, stats);
+  return detail::reduce_by_owner<J>(comm, std::move(local), stats, options);
 }
 
-/// Runs a MapReduce job over `inputs` on every rank of `comm` (collective). Returns the
-/// reduced (key, value) pairs, ordered by key, on rank 0 and an empty map elsewhere.
-/// Throws (on every rank) InputError for unreadable inputs, and the map function's error,
-/// as thrown on the lowest failing rank.
+/// Runs `job` over each rank's own items (collective); the result stays distributed.
+template <AnyJob J, class T>
+detail::distributed_of<J> map_reduce_distributed(const boost::mpi::communicator& comm, Items<T> input, const J& job,
+                                                 const MapReduceOptions& options = {}) {
+  detail::MapStats stats;
+  auto local = detail::map_items(comm, job, input.items, stats);
+  return detail::reduce_by_owner<J>(comm, std::move(local), stats, options);
+}
+
+/// Runs `job` over text inputs on every rank of `comm` (collective). Returns the reduced
+/// (key, value) pairs, ordered by key, on rank 0 and an empty map elsewhere.
+template <AnyJob J>
+std::map<typename J::key_type, typename J::value_type> map_reduce(const boost::mpi::communicator& comm,
+                                                                  const std::vector<std::string>& inputs,
+                                                                  const J& job, const MapReduceOptions& options = {}) {
+  return map_reduce_distributed(comm, inputs, job, options).gather(0);
+}
+
+/// Runs `job` over each rank's own items (collective); the result on rank 0.
+template <AnyJob J, class T>
+std::map<typename J::key_type, typename J::value_type> map_reduce(const boost::mpi::communicator& comm, Items<T> input,
+                                                                  const J& job, const MapReduceOptions& options = {}) {
+  return map_reduce_distributed(comm, input, job, options).gather(0);
+}
+
+/// The job written in place: map_reduce<K, V>(comm, inputs, map, reduce).
 template <class K, class V, class MapFn, class ReduceFn>
 std::map<K, V> map_reduce(const boost::mpi::communicator& comm, const std::vector<std::string>& inputs, MapFn map,
                           ReduceFn reduce, const MapReduceOptions& options = {}) {
-  static_assert(ReduceFunction<ReduceFn, V>,
-                "mr::map_reduce: the reduce function must be callable as reduce(const V&, const V&) and return "
-                "something convertible to V (e.g. std::plus<>{})");
-  static_assert(MapFunction<MapFn, K, V, ReduceFn>,
-                "mr::map_reduce: the map function must be callable as map(std::string_view record, auto& emit) "
-                "and call emit(key, value) with a key convertible to K and a value convertible to V");
-  using Emit = Emitter<K, V, ReduceFn>;
-  Emit emit;
-  emit.reduce_ = &reduce;
-  const MPI_Comm raw = comm;
-  detail::LocalBlockOptions read_options;
-  read_options.chunk_bytes = options.chunk_bytes;
-  auto each_record = [&](std::string_view lines, const detail::BlockOrigin&) {
-    while (!lines.empty()) {
-      const auto nl = lines.find('\n');
-      std::string_view record = lines.substr(0, nl);
-      lines.remove_prefix(nl == std::string_view::npos ? lines.size() : nl + 1);
-      if (!record.empty() && record.back() == '\r') record.remove_suffix(1);
-      map(record, emit);
-    }
-  };
-
-  std::map<K, V> result;
-  if constexpr (detail::is_string_count_v<K, V>) {
-    typename Emit::Table local(1 << 12, detail::IntegerReduce<V, ReduceFn>{reduce});
-    typename Emit::Table merged(1 << 12, detail::IntegerReduce<V, ReduceFn>{reduce});
-    emit.table_ = &local;
-    detail::for_each_local_block(raw, inputs, read_options, each_record);
-    detail::reduce_to_root(raw, local, merged, options.exchange_limit);
-    merged.for_each([&](std::string_view key, std::uint64_t, std::int64_t value) {
-      result.emplace(std::string(key), static_cast<V>(value));
-    });
-  } else {
-    std::map<K, V> local;
-    emit.map_ = &local;
-    detail::for_each_local_block(raw, inputs, read_options, each_record);
-    // Owner of a key: hash of its serialized bytes, identical on every rank.
-    const int size = comm.size();
-    std::vector<std::vector<std::pair<K, V>>> outgoing(static_cast<std::size_t>(size));
-    for (auto& [key, value] : local) {
-      const std::string bytes = detail::to_bytes(key);
-      outgoing[static_cast<std::size_t>(detail::owner_of(detail::hash_bytes(bytes), size))].emplace_back(key, value);
-    }
-    local.clear();
-    std::vector<detail::ByteBuffer> send(outgoing.size());
-    for (std::size_t r = 0; r < outgoing.size(); ++r) {
-      const std::string bytes = detail::to_bytes(outgoing[r]);
-      send[r].assign(bytes.begin(), bytes.end());
-    }
-    outgoing.clear();
-    std::map<K, V> owned;
-    auto absorb = [&](std::map<K, V>& into, const detail::ByteBuffer& buffer) {
-      for (auto& [key, value] : detail::from_bytes<std::vector<std::pair<K, V>>>({buffer.data(), buffer.size()})) {
-        auto [it, inserted] = into.try_emplace(std::move(key), value);
-        if (!inserted) it->second = reduce(it->second, value);
-      }
-    };
-    for (const auto& buffer : detail::alltoallv_bytes(raw, send, options.exchange_limit)) absorb(owned, buffer);
-    std::vector<std::pair<K, V>> mine(std::make_move_iterator(owned.begin()), std::make_move_iterator(owned.end()));
-    owned.clear();
-    const std::string bytes = detail::to_bytes(mine);
-    const detail::ByteBuffer serialized(bytes.begin(), bytes.end());
-    for (const auto& buffer : detail::gatherv_bytes(raw, serialized, 0, options.exchange_limit)) absorb(result, buffer);
-  }
-  return result;
+  return map_reduce(comm, inputs, detail::job_of<K, V>(std::move(map), std::move(reduce)), options);
+}
+template <class K, class V, class T, class MapFn, class ReduceFn>
+std::map<K, V> map_reduce(const boost::mpi::communicator& comm, Items<T> input, MapFn map, ReduceFn reduce,
+                          const MapReduceOptions& options = {}) {
+  return map_reduce(comm, input, detail::job_of<K, V>(std::move(map), std::move(reduce)), options);
+}
+template <class K, class V, class MapFn, class ReduceFn>
+Distributed<K, V, ReduceFn> map_reduce_distributed(const boost::mpi::communicator& comm,
+                                                   const std::vector<std::string>& inputs, MapFn map, ReduceFn reduce,
+                                                   const MapReduceOptions& options = {}) {
+  return map_reduce_distributed(comm, inputs, detail::job_of<K, V>(std::move(map), std::move(reduce)), options);
+}
+template <class K, class V, class T, class MapFn, class ReduceFn>
+Distributed<K, V, ReduceFn> map_reduce_distributed(const boost::mpi::communicator& comm, Items<T> input, MapFn map,
+                                                   ReduceFn reduce, const MapReduceOptions& options = {}) {
+  return map_reduce_distributed(comm, input, detail::job_of<K, V>(std::move(map), std::move(reduce)), options);
 }
 
 }  // namespace mr

@@ -12,4 +12,8 @@
 #include "mr/pool.hpp"
 #include "mr/process.hpp"
 #include "mr/process_pool_executor.hpp"
+#include "mr/job.hpp"
+#include "mr/emitter.hpp"
+#include "mr/distributed.hpp"
 #include "mr/mapreduce.hpp"
+#include "mr/pool_mapreduce.hpp"

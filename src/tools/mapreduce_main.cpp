@@ -5,8 +5,7 @@
 #include <vector>
 
 #include "jobs/job_config.hpp"
-#include "pool_engine/pool_engine.hpp"
-#include "spmd/spmd_engine.hpp"
+#include "jobs/builtin_jobs.hpp"
 #include "mr/mr.hpp"
 
 namespace {
@@ -32,9 +31,10 @@ int main(int argc, char** argv) {
     if (config.workers > 0) {
       if (runtime.size() > 1)
         throw mr::UsageError("--workers starts its own worker processes: run it without mpirun (or with -np 1)");
-      return mr::detail::run_pool_engine(config);
+      mr::detail::run_on_pool(config);
+      return static_cast<int>(Exit::Ok);
     }
-    mr::detail::run_spmd_engine(MPI_COMM_WORLD, config);
+    mr::detail::run_on_ranks(MPI_COMM_WORLD, config);
     return static_cast<int>(Exit::Ok);
   } catch (const mr::UsageError& e) {
     return report(e.what(), Exit::Usage);

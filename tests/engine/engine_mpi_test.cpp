@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string>
 
-#include "engine/collective_error.hpp"
+#include "mr/detail/collective_error.hpp"
 #include "mr/detail/shuffle.hpp"
 #include "mr/mr.hpp"
 
@@ -84,7 +84,7 @@ std::map<std::string, long> oracle_counts(const std::string& text) {
 
 TEST(Collectives, AlltoallvInTinyRounds) {
   const int size = world().size(), rank = world().rank();
-  std::vector<ByteBuffer> send(static_cast<std::size_t>(size));
+  std::vector<Bytes> send(static_cast<std::size_t>(size));
   for (int r = 0; r < size; ++r)
     for (int i = 0; i < 37 * (rank + 1) + r; ++i) send[static_cast<std::size_t>(r)].push_back(static_cast<char>(rank * 16 + r + i));
   for (std::uint64_t limit : std::initializer_list<std::uint64_t>{1, 7, 64, INT_MAX}) {
@@ -100,7 +100,7 @@ TEST(Collectives, AlltoallvInTinyRounds) {
 
 TEST(Collectives, GathervInTinyRounds) {
   const int size = world().size(), rank = world().rank();
-  ByteBuffer mine(static_cast<std::size_t>(rank * 11 + (rank == 1 ? 0 : 3)), static_cast<char>('a' + rank));
+  Bytes mine(static_cast<std::size_t>(rank * 11 + (rank == 1 ? 0 : 3)), static_cast<char>('a' + rank));
   for (std::uint64_t limit : std::initializer_list<std::uint64_t>{1, 5, INT_MAX}) {
     const auto all = gatherv_bytes(MPI_COMM_WORLD, mine, 0, limit);
     if (rank != 0) {
@@ -110,7 +110,7 @@ TEST(Collectives, GathervInTinyRounds) {
     ASSERT_EQ(all.size(), static_cast<std::size_t>(size));
     for (int r = 0; r < size; ++r)
       EXPECT_EQ(all[static_cast<std::size_t>(r)],
-                ByteBuffer(static_cast<std::size_t>(r * 11 + (r == 1 ? 0 : 3)), static_cast<char>('a' + r)));
+                Bytes(static_cast<std::size_t>(r * 11 + (r == 1 ? 0 : 3)), static_cast<char>('a' + r)));
   }
 }
 

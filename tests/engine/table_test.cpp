@@ -12,9 +12,10 @@
 
 #include "mr/detail/hash_table.hpp"
 #include "jobs/job_config.hpp"
-#include "jobs/job_mapper.hpp"
+#include "jobs/builtin_maps.hpp"
 #include "jobs/output.hpp"
 #include "mr/detail/shuffle.hpp"
+#include "mr/emitter.hpp"
 #include "mr/error.hpp"
 
 using namespace mr::detail;
@@ -72,7 +73,7 @@ TEST(Table, MatchesStdMapUnderRandomLoad) {
 }
 
 TEST(Table, AddCopyAndCustomReduce) {
-  BasicStringTable<decltype([](std::int64_t a, std::int64_t b) { return std::max(a, b); })> table;
+  FlatTable<std::int64_t, decltype([](std::int64_t a, std::int64_t b) { return std::max(a, b); })> table;
   table.add("k", 3);
   table.add("k", 9);
   table.add("k", 4);
@@ -105,13 +106,13 @@ TEST(Buffers, SerializeMergeRoundTripAndPartition) {
     ASSERT_EQ(parts.size(), static_cast<std::size_t>(ranks));
     CountTable joined;
     for (int r = 0; r < ranks; ++r)
-      for_each_entry({parts[r].data(), parts[r].size()}, [&](std::string_view key, std::int64_t value) {
+      for_each_entry<std::int64_t>(parts[r], [&](std::string_view key, std::int64_t value) {
         EXPECT_EQ(owner_of(hash_bytes(key), ranks), r);
         joined.add(key, value);
       });
     EXPECT_EQ(as_map(joined), as_map(a));
   }
-  EXPECT_THROW(for_each_entry(std::string_view(buffer.data(), buffer.size() - 1), [](auto, auto) {}), mr::Error);
+  EXPECT_THROW(for_each_entry<std::int64_t>(std::string_view(buffer.data(), buffer.size() - 1), [](auto, auto) {}), mr::Error);
 }
 
 TEST(Buffers, RoundsForLimit) {
@@ -180,10 +181,9 @@ TEST(JobConfig, ParsesEveryOption) {
   EXPECT_TRUE(c.json && c.progress);
   EXPECT_EQ(c.chunk_bytes, 100u);
   EXPECT_EQ(c.inputs, (std::vector<std::string>{"in1", "-", "--odd-name"}));
-  const auto w = parse_job_args({"--words", "alnum", "--workers", "3", "--chunk-lines", "10", "x"});
+  const auto w = parse_job_args({"--words", "alnum", "--workers", "3", "x"});
   EXPECT_EQ(w.words, WordMode::Alnum);
   EXPECT_EQ(w.workers, 3);
-  EXPECT_EQ(w.chunk_lines, 10u);
   EXPECT_TRUE(parse_job_args({"--help"}).help);
 }
 
@@ -202,51 +202,64 @@ TEST(JobConfig, RejectsBadArguments) {
   EXPECT_EQ(message({"--top", "0", "x"}), "--top: expected an integer >= 1, got '0'");
   EXPECT_EQ(message({"--top", "ten", "x"}), "--top: expected an integer >= 1, got 'ten'");
   EXPECT_EQ(message({"--workers", "-1", "x"}), "--workers: expected an integer >= 1, got '-1'");
-  EXPECT_EQ(message({"--chunk-lines", "0", "x"}), "--chunk-lines: expected an integer >= 1, got '0'");
+  EXPECT_EQ(message({"--chunk-bytes", "0", "x"}), "--chunk-bytes: expected an integer >= 1, got '0'");
+  EXPECT_EQ(message({"--chunk-lines", "10", "x"}), "unknown option '--chunk-lines' (see --help)");
   EXPECT_EQ(message({"x", "--top"}), "--top: missing value (see --help)");
   EXPECT_EQ(message({"--json=1", "x"}), "--json takes no value");
   EXPECT_EQ(message({"--job", "ngram", "--words", "alnum", "x"}), "--words applies to --job wordcount only");
   EXPECT_EQ(message({}), "no input given: name files, directories or - (see --help)");
 }
 
-TEST(JobMapper, NgramSumsRunsAndNamesFileAndLine) {
-  JobConfig config;
-  config.job = JobKind::Ngram;
+/// Maps `block` with one of the built-in map functions through the record loop.
+template <class Map>
+MapStats map_with(Map map, std::string_view block, const BlockOrigin& origin, CountTable& table) {
+  mr::Emitter<std::string, std::int64_t, SumReduce> emit(table);
+  MapStats stats;
+  emit.set_window(block.data(), block.data() + block.size());
+  map_records(block, origin, map, emit, stats);
+  emit.flush();
+  return stats;
+}
+
+TEST(BuiltinMaps, NgramSumsRunsAndNamesFileAndLine) {
   CountTable table;
-  JobMapper mapper(config, table);
   const std::string block = "a\t1\t2\t0\na\t2\t3\t0\r\nb\t1\t4\t0\na\t3\t1\t0";
-  mapper.map_block(block, BlockOrigin{"f", block.data(), 0});
-  mapper.finish();
+  const MapStats stats = map_with(NgramMatchCount{}, block, BlockOrigin{"f", block.data(), 0}, table);
   EXPECT_EQ(*table.find("a"), 6);
   EXPECT_EQ(*table.find("b"), 4);
-  EXPECT_EQ(mapper.stats().records, 4u);
-  EXPECT_EQ(mapper.stats().bytes, block.size());
+  EXPECT_EQ(stats.records, 4u);
+  EXPECT_EQ(stats.bytes, block.size());
 
   const std::string bad = "a\t1\t2\t0\nb\t1\tx\t0\n";
   try {
-    mapper.map_block(bad, BlockOrigin{"data/x.tsv", bad.data(), 40});
+    map_with(NgramMatchCount{}, bad, BlockOrigin{"data/x.tsv", bad.data(), 40}, table);
     FAIL();
   } catch (const mr::InputError& e) {
     EXPECT_EQ(std::string(e.what()), "data/x.tsv:42: malformed ngram line: match_count is not a non-negative integer");
   }
   const std::string overflow = "c\t1\t9223372036854775807\t0\nc\t2\t1\t0\n";
-  EXPECT_THROW(mapper.map_block(overflow, BlockOrigin{"f", overflow.data(), 0}), mr::InputError);
+  try {
+    map_with(NgramMatchCount{}, overflow, BlockOrigin{"o.tsv", overflow.data(), 0}, table);
+    FAIL();
+  } catch (const mr::InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "o.tsv:2: the sum of match_count for this ngram does not fit in 64 bits");
+  }
 }
 
-TEST(JobMapper, WordcountModes) {
-  JobConfig config;
+TEST(BuiltinMaps, WordcountModes) {
   CountTable table;
-  JobMapper mapper(config, table);
-  mapper.map_block("I know what I know\nI know that I know\nI don't know much\nThey don't know much\n", {});
-  mapper.finish();
+  const std::string text = "I know what I know\nI know that I know\nI don't know much\nThey don't know much\n";
+  EXPECT_EQ(map_with(WhitespaceWords{}, text, {}, table).records, 4u);
   EXPECT_EQ(as_map(table), (std::map<std::string, std::int64_t>{
                                {"I", 5}, {"know", 6}, {"don't", 2}, {"much", 2}, {"what", 1}, {"that", 1}, {"They", 1}}));
-  EXPECT_EQ(mapper.stats().records, 4u);
-  config.words = WordMode::Alnum;
   CountTable lower;
-  JobMapper alnum(config, lower);
-  alnum.map_block("The THE the, tHe\nA Very Long Uppercase WORD EXCEEDING INLINE LIMITS", {});
-  alnum.finish();
+  map_with(AlnumWords{}, std::string("The THE the, tHe\nA Very Long Uppercase WORD EXCEEDING INLINE LIMITS"), {}, lower);
   EXPECT_EQ(*lower.find("the"), 4);
   EXPECT_EQ(*lower.find("exceeding"), 1);
+}
+
+TEST(Table, SumReduceReportsOverflow) {
+  CountTable table;
+  table.add("k", INT64_MAX);
+  EXPECT_THROW(table.add("k", 1), mr::RecordError);
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "jobs/ngram.hpp"
+#include "mr/detail/records.hpp"
 #include "mr/detail/tokenize.hpp"
 
 using namespace mr::detail;

@@ -118,7 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case 9:
       expect_clean([&] {
-        ByteBuffer again;
+        Bytes again;
         for_each_entry(in, [&](std::string_view key, std::int64_t value) { append_entry(again, key, value); });
         MR_FUZZ_CHECK(std::string_view(again.data(), again.size()) == in);
       });

@@ -5,8 +5,6 @@
 /// keeps its full hash so probing compares 8 bytes before touching a key, and growth
 /// rehashes without recomputing hashes.
 
-#include <sys/mman.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -14,8 +12,11 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
+
+#include "mr/error.hpp"
 
 namespace mr::detail {
 
@@ -125,86 +126,87 @@ inline std::uint64_t hash_bytes(std::string_view key) noexcept {
   return hash_bytes(key.data(), key.size());
 }
 
-/// Zero-initialised storage for hash slots. Large arrays are mapped with transparent huge
-/// pages: lookups are random accesses, and with 4 KiB pages nearly every one misses the TLB.
+/// Zero-initialised memory for hash slots; large blocks are mapped with transparent huge
+/// pages (lookups are random accesses, and with 4 KiB pages nearly every one misses the
+/// TLB). Defined in the library so users' code does not include <sys/mman.h>.
+struct ZeroedBlock {
+  void* data = nullptr;
+  void* base = nullptr;     ///< what to release (mapping start), nullptr for a calloc block
+  std::size_t mapped = 0;   ///< mapping length, 0 for a calloc block
+};
+ZeroedBlock allocate_zeroed(std::size_t bytes);
+void release_zeroed(const ZeroedBlock& block) noexcept;
+
+/// An array of zero-initialised trivially copyable T in a ZeroedBlock.
 template <class T>
 class HugeArray {
+  static_assert(std::is_trivially_copyable_v<T>, "HugeArray holds slots that start as zero bytes");
+
  public:
   HugeArray() = default;
-  explicit HugeArray(std::size_t count) : count_(count) {
-    bytes_ = count * sizeof(T);
-    if (bytes_ >= huge_page) {
-      mapped_ = bytes_ + huge_page;
-      void* p = ::mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (p == MAP_FAILED) throw std::bad_alloc();
-      base_ = p;
-      auto aligned = (reinterpret_cast<std::uintptr_t>(p) + huge_page - 1) & ~(huge_page - 1);
-      data_ = reinterpret_cast<T*>(aligned);
-      ::madvise(data_, bytes_, MADV_HUGEPAGE);
-    } else {
-      data_ = static_cast<T*>(std::calloc(count ? count : 1, sizeof(T)));
-      if (!data_) throw std::bad_alloc();
-    }
-  }
+  explicit HugeArray(std::size_t count) : count_(count), block_(allocate_zeroed(count * sizeof(T))) {}
   HugeArray(HugeArray&& other) noexcept { swap(other); }
   HugeArray& operator=(HugeArray&& other) noexcept {
     HugeArray(std::move(other)).swap(*this);
     return *this;
   }
-  ~HugeArray() {
-    if (mapped_) ::munmap(base_, mapped_);
-    else std::free(data_);
-  }
+  ~HugeArray() { release_zeroed(block_); }
   void swap(HugeArray& other) noexcept {
-    std::swap(data_, other.data_);
     std::swap(count_, other.count_);
-    std::swap(bytes_, other.bytes_);
-    std::swap(base_, other.base_);
-    std::swap(mapped_, other.mapped_);
+    std::swap(block_, other.block_);
   }
-  T& operator[](std::size_t i) noexcept { return data_[i]; }
-  const T& operator[](std::size_t i) const noexcept { return data_[i]; }
-  T* begin() noexcept { return data_; }
-  T* end() noexcept { return data_ + count_; }
-  const T* begin() const noexcept { return data_; }
-  const T* end() const noexcept { return data_ + count_; }
+  T& operator[](std::size_t i) noexcept { return data()[i]; }
+  const T& operator[](std::size_t i) const noexcept { return data()[i]; }
+  T* begin() noexcept { return data(); }
+  T* end() noexcept { return data() + count_; }
+  const T* begin() const noexcept { return data(); }
+  const T* end() const noexcept { return data() + count_; }
   std::size_t size() const noexcept { return count_; }
 
  private:
-  static constexpr std::size_t huge_page = std::size_t{2} << 20;
-  T* data_ = nullptr;
+  T* data() const noexcept { return static_cast<T*>(block_.data); }
   std::size_t count_ = 0;
-  std::size_t bytes_ = 0;
-  void* base_ = nullptr;
-  std::size_t mapped_ = 0;
+  ZeroedBlock block_;
 };
 
-/// Default reduction of the table: addition.
+/// The built-in jobs' reduce: 64-bit addition that reports overflow (as a RecordError, so
+/// a sum that overflows while one record is mapped names that record's line).
 struct SumReduce {
-  std::int64_t operator()(std::int64_t a, std::int64_t b) const noexcept {
-    return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+  std::int64_t operator()(std::int64_t a, std::int64_t b) const {
+    std::int64_t sum;
+    if (__builtin_add_overflow(a, b, &sum)) throw RecordError("the sum of the counts for this key does not fit in 64 bits");
+    return sum;
   }
 };
 
-/// Open-addressing (linear probing) table: byte-string key -> int64, combining values of
-/// equal keys with Reduce. A slot is 32 bytes: the full hash, the value, and the key itself
-/// when it is at most 12 bytes (most words), else the key's offset in the arena. So a
-/// lookup of a short key touches one cache line, which prefetch() can fetch ahead.
-template <class Reduce = SumReduce>
-class BasicStringTable {
+/// Values that live in the slot itself: trivially copyable ones (numbers, plain structs).
+/// Others (strings, vectors, user classes) live in a side vector the slot indexes.
+template <class V>
+inline constexpr bool slot_value_v = std::is_trivially_copyable_v<V> && std::is_default_constructible_v<V>;
+
+/// Open-addressing (linear probing) table: byte-string key -> V, combining the values of
+/// equal keys with Reduce. Keys of any type are stored in their flat byte encoding
+/// (key_codec.hpp), so one table serves every key type, and lookups take a string_view:
+/// adding to an existing key allocates nothing. A slot holds the full hash, the value (or
+/// its index), and the key itself when it is at most 12 bytes (most words), else the key's
+/// offset in an arena; with a 64-bit value a slot is 32 bytes, so a lookup of a short key
+/// touches one cache line, which prefetch() can fetch ahead.
+template <class V, class Reduce>
+class FlatTable {
  public:
+  using value_type = V;
+  using reduce_type = Reduce;
   static constexpr std::size_t inline_key_bytes = 12;
+  using Stored = std::conditional_t<slot_value_v<V>, V, std::uint64_t>;
 
   struct Slot {
     std::uint64_t hash;
-    std::int64_t value;
+    Stored value;                 ///< the value, or its index in values_
     std::uint32_t size_plus_one;  ///< 0: empty slot
     char key[inline_key_bytes];   ///< the key, or its arena offset (8 bytes) when longer
   };
-  static_assert(sizeof(Slot) == 32);
 
-  explicit BasicStringTable(std::size_t initial_capacity = 1024, Reduce reduce = {})
-      : reduce_(std::move(reduce)) {
+  explicit FlatTable(std::size_t initial_capacity = 1024, Reduce reduce = {}) : reduce_(std::move(reduce)) {
     std::size_t capacity = 16;
     while (capacity < initial_capacity) capacity <<= 1;
     slots_ = HugeArray<Slot>(capacity);
@@ -215,20 +217,25 @@ class BasicStringTable {
   void prefetch(std::uint64_t hash) const noexcept { __builtin_prefetch(&slots_[hash & mask_], 1); }
 
   /// Combines `value` into `key`'s entry (inserting it if new); `hash` must be hash_bytes(key).
-  void add(std::string_view key, std::uint64_t hash, std::int64_t value) {
-    add_where(key, hash, value,
+  template <class Value>
+  void add(std::string_view key, std::uint64_t hash, Value&& value) {
+    add_where(key, hash, std::forward<Value>(value),
               [&](const Slot& slot) { return bytes_equal(key_data(slot), key.data(), key.size()); });
   }
-  void add(std::string_view key, std::int64_t value) { add(key, hash_bytes(key), value); }
+  template <class Value>
+  void add(std::string_view key, Value&& value) {
+    add(key, hash_bytes(key), std::forward<Value>(value));
+  }
 
   /// add() for a key whose ShortKey `words` is known (any size; only keys of at most 12
   /// bytes use it, comparing two words with the zero-padded inline key, no byte loop).
-  void add(std::string_view key, std::uint64_t hash, const ShortKey& words, std::int64_t value) {
+  template <class Value>
+  void add(std::string_view key, std::uint64_t hash, const ShortKey& words, Value&& value) {
     if (key.size() > inline_key_bytes) {
-      add(key, hash, value);
+      add(key, hash, std::forward<Value>(value));
       return;
     }
-    add_where(key, hash, value, [&](const Slot& slot) {
+    add_where(key, hash, std::forward<Value>(value), [&](const Slot& slot) {
       std::uint32_t inline_hi;
       std::memcpy(&inline_hi, slot.key + 8, sizeof inline_hi);
       return hash_detail::load64(slot.key) == words.lo && inline_hi == static_cast<std::uint32_t>(words.hi);
@@ -236,7 +243,7 @@ class BasicStringTable {
   }
 
   /// The value of `key`, or nullptr when absent.
-  const std::int64_t* find(std::string_view key) const {
+  const V* find(std::string_view key) const {
     const std::uint64_t hash = hash_bytes(key);
     const auto size_plus_one = static_cast<std::uint32_t>(key.size() + 1);
     for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
@@ -244,21 +251,24 @@ class BasicStringTable {
       if (slot.size_plus_one == 0) return nullptr;
       if (slot.hash == hash && slot.size_plus_one == size_plus_one &&
           bytes_equal(key_data(slot), key.data(), key.size()))
-        return &slot.value;
+        return &value_of(slot);
     }
   }
 
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   const Reduce& reducer() const noexcept { return reduce_; }
-  /// Bytes held by slots and key arena (what the memory target is measured against).
-  std::size_t memory_bytes() const noexcept { return slots_.size() * sizeof(Slot) + arena_.capacity(); }
+  /// Bytes held by slots, key arena and out-of-slot values.
+  std::size_t memory_bytes() const noexcept {
+    return slots_.size() * sizeof(Slot) + arena_.capacity() + values_.capacity() * sizeof(V);
+  }
 
   /// Calls f(key, hash, value) for every entry, in slot order.
   template <class F>
   void for_each(F&& f) const {
     for (const Slot& slot : slots_)
-      if (slot.size_plus_one != 0) f(std::string_view(key_data(slot), slot.size_plus_one - 1), slot.hash, slot.value);
+      if (slot.size_plus_one != 0)
+        f(std::string_view(key_data(slot), slot.size_plus_one - 1), slot.hash, value_of(slot));
   }
 
   void clear() {
@@ -266,6 +276,8 @@ class BasicStringTable {
     mask_ = 15;
     arena_.clear();
     arena_.shrink_to_fit();
+    values_.clear();
+    values_.shrink_to_fit();
     size_ = 0;
   }
 
@@ -276,29 +288,44 @@ class BasicStringTable {
     std::memcpy(&offset, slot.key, sizeof offset);
     return arena_.data() + offset;
   }
+  const V& value_of(const Slot& slot) const noexcept {
+    if constexpr (slot_value_v<V>) return slot.value;
+    else return values_[slot.value];
+  }
+  V& value_of(Slot& slot) noexcept {
+    if constexpr (slot_value_v<V>) return slot.value;
+    else return values_[slot.value];
+  }
 
   /// Linear probing from the key's home slot; `same_key(slot)` compares the key bytes of
   /// a slot whose hash and size already match.
-  template <class SameKey>
-  void add_where(std::string_view key, std::uint64_t hash, std::int64_t value, SameKey&& same_key) {
+  template <class Value, class SameKey>
+  void add_where(std::string_view key, std::uint64_t hash, Value&& value, SameKey&& same_key) {
     const auto size_plus_one = static_cast<std::uint32_t>(key.size() + 1);
     for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
       Slot& slot = slots_[i];
       if (slot.size_plus_one == 0) {
-        insert_at(slot, key, hash, value);
+        insert_at(slot, key, hash, std::forward<Value>(value));
         return;
       }
       if (slot.hash == hash && slot.size_plus_one == size_plus_one && same_key(slot)) {
-        slot.value = reduce_(slot.value, value);
+        V& current = value_of(slot);
+        current = reduce_(std::as_const(current), std::as_const(value));
         return;
       }
     }
   }
 
-  void insert_at(Slot& slot, std::string_view key, std::uint64_t hash, std::int64_t value) {
+  template <class Value>
+  void insert_at(Slot& slot, std::string_view key, std::uint64_t hash, Value&& value) {
     if (key.size() >= UINT32_MAX) throw std::length_error("key longer than 4 GiB");
+    if constexpr (slot_value_v<V>) {
+      slot.value = static_cast<V>(std::forward<Value>(value));
+    } else {
+      slot.value = values_.size();
+      values_.emplace_back(std::forward<Value>(value));
+    }
     slot.hash = hash;
-    slot.value = value;
     slot.size_plus_one = static_cast<std::uint32_t>(key.size() + 1);
     if (key.size() <= inline_key_bytes) {
       std::memset(slot.key, 0, sizeof slot.key);  // zero padding: compared as two words
@@ -325,6 +352,7 @@ class BasicStringTable {
 
   HugeArray<Slot> slots_;
   std::vector<char> arena_;
+  std::vector<V> values_;  ///< values that do not fit a slot (empty when slot_value_v<V>)
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
   [[no_unique_address]] Reduce reduce_;
@@ -346,15 +374,22 @@ class PrefetchingAdder {
   PrefetchingAdder& operator=(const PrefetchingAdder&) = delete;
   ~PrefetchingAdder() = default;  // call flush() first: it may throw
 
-  void add(std::string_view key, std::int64_t value) {
+  using Value = typename Table::value_type;
+
+  template <class V>
+  void add(std::string_view key, V&& value) {
     Item& item = take();
-    store(item, key, value, readable_end_ && key.size() <= short_key_bytes && key.data() + 16 <= readable_end_);
+    store(item, key, std::forward<V>(value),
+          readable_end_ && key.size() <= short_key_bytes && key.data() + 16 <= readable_end_);
   }
-  void add_copy(std::string_view key, std::int64_t value) {
+  template <class V>
+  void add_copy(std::string_view key, V&& value) {
     Item& item = take();
     item.copy.assign(key);
-    store(item, item.copy, value, false);
+    store(item, item.copy, std::forward<V>(value), false);
   }
+  /// Keys that start at least 16 bytes before `end` are loaded as words (no byte loop).
+  void set_readable_end(const char* end) noexcept { readable_end_ = end; }
   void flush() {
     for (unsigned n = count_, i = (head_ + depth - count_) % depth; n > 0; --n, i = (i + 1) % depth) apply(ring_[i]);
     count_ = 0;
@@ -366,8 +401,8 @@ class PrefetchingAdder {
     std::string_view key;
     std::uint64_t hash = 0;
     ShortKey words;
-    std::int64_t value = 0;
-    std::string copy;
+    Value value{};
+    std::string copy;  ///< the key, for keys that do not outlive the call (short ones: no allocation)
   };
 
   Item& take() {
@@ -375,11 +410,12 @@ class PrefetchingAdder {
     if (count_ == depth) apply(item);
     return item;
   }
-  void apply(const Item& item) {
-    if (item.key.size() <= short_key_bytes) table_.add(item.key, item.hash, item.words, item.value);
-    else table_.add(item.key, item.hash, item.value);
+  void apply(Item& item) {
+    if (item.key.size() <= short_key_bytes) table_.add(item.key, item.hash, item.words, std::move(item.value));
+    else table_.add(item.key, item.hash, std::move(item.value));
   }
-  void store(Item& item, std::string_view key, std::int64_t value, bool overread_ok) {
+  template <class V>
+  void store(Item& item, std::string_view key, V&& value, bool overread_ok) {
     item.key = key;
     if (key.size() <= short_key_bytes) {
       item.words = overread_ok ? short_key_overread(key.data(), key.size()) : short_key(key.data(), key.size());
@@ -387,7 +423,7 @@ class PrefetchingAdder {
     } else {
       item.hash = hash_bytes(key);
     }
-    item.value = value;
+    item.value = std::forward<V>(value);
     table_.prefetch(item.hash);
     head_ = (head_ + 1) % depth;
     if (count_ < depth) ++count_;
@@ -401,6 +437,6 @@ class PrefetchingAdder {
 };
 
 /// The table every built-in job uses: word or n-gram -> summed count.
-using CountTable = BasicStringTable<SumReduce>;
+using CountTable = FlatTable<std::int64_t, SumReduce>;
 
 }  // namespace mr::detail

@@ -35,15 +35,6 @@ inline constexpr ByteClasses alnum_classes = [] {
   return c;
 }();
 
-/// Number of lines in a buffer of whole lines: newlines, plus one for a final line
-/// without a newline.
-inline std::uint64_t count_lines(std::string_view text) noexcept {
-  std::uint64_t lines = 0;
-  for (char ch : text) lines += ch == '\n';
-  if (!text.empty() && text.back() != '\n') ++lines;
-  return lines;
-}
-
 namespace tokenize_detail {
 
 /// Bit j set where text[j] (j < 64) is one of b" \t\n\v\f\r"; `newlines` gets the '\n' bits.

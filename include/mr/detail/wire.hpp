@@ -45,6 +45,19 @@ template <class T, class A>
 struct is_std_vector<std::vector<T, A>> : std::true_type {};
 
 template <class T>
+struct is_tuple_like : std::false_type {};
+template <class A, class B>
+struct is_tuple_like<std::pair<A, B>> : std::true_type {};
+template <class... Ts>
+struct is_tuple_like<std::tuple<Ts...>> : std::true_type {};
+
+/// Plain structs (trivially copyable classes, e.g. `struct Avg { double sum; long n; }`):
+/// copied as raw bytes, no serialize() needed. Both ends run the same executable.
+template <class T>
+inline constexpr bool is_raw_class_v = std::is_class_v<T> && std::is_trivially_copyable_v<T> &&
+                                       std::is_default_constructible_v<T> && !is_tuple_like<T>::value;
+
+template <class T>
 inline constexpr bool is_raw_scalar_v =
     (std::is_arithmetic_v<T> || std::is_enum_v<T>)&&!std::is_same_v<T, bool>;
 
@@ -52,8 +65,12 @@ inline constexpr bool is_raw_scalar_v =
 template <class T>
 inline constexpr bool is_fast_wire_v = [] {
   if constexpr (is_raw_scalar_v<T> || std::is_same_v<T, bool> || std::is_same_v<T, std::string> ||
-                std::is_same_v<T, std::monostate>) {
+                std::is_same_v<T, std::monostate> || is_raw_class_v<T>) {
     return true;
+  } else if constexpr (is_tuple_like<T>::value) {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+      return (is_fast_wire_v<std::tuple_element_t<I, T>> && ...);
+    }(std::make_index_sequence<std::tuple_size_v<T>>{});
   } else if constexpr (is_std_vector<T>::value) {
     using E = typename T::value_type;
     return is_raw_scalar_v<E> || std::is_same_v<E, std::string>;
@@ -116,10 +133,12 @@ class Encoder {
     if constexpr (std::is_same_v<T, std::monostate>) {
     } else if constexpr (std::is_same_v<T, bool>) {
       raw(static_cast<std::uint8_t>(v ? 1 : 0));
-    } else if constexpr (is_raw_scalar_v<T>) {
+    } else if constexpr (is_raw_scalar_v<T> || is_raw_class_v<T>) {
       raw(v);
     } else if constexpr (std::is_same_v<T, std::string>) {
       bytes(v);
+    } else if constexpr (is_tuple_like<T>::value) {
+      std::apply([&](const auto&... element) { (value(element), ...); }, v);
     } else if constexpr (is_fast_wire_v<T>) {  // vector of scalars or strings
       u64(v.size());
       if constexpr (std::is_same_v<typename T::value_type, std::string>) {
@@ -181,10 +200,15 @@ class Decoder {
       return {};
     } else if constexpr (std::is_same_v<T, bool>) {
       return raw<std::uint8_t>() != 0;
-    } else if constexpr (is_raw_scalar_v<T>) {
+    } else if constexpr (is_raw_scalar_v<T> || is_raw_class_v<T>) {
       return raw<T>();
     } else if constexpr (std::is_same_v<T, std::string>) {
       return std::string(bytes());
+    } else if constexpr (is_tuple_like<T>::value) {
+      // Braced initialisation evaluates left to right, matching the encode order.
+      return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        return T{value<std::tuple_element_t<I, T>>()...};
+      }(std::make_index_sequence<std::tuple_size_v<T>>{});
     } else if constexpr (is_fast_wire_v<T>) {
       using E = typename T::value_type;
       T out;

@@ -1,4 +1,4 @@
-#include "engine/collective_error.hpp"
+#include "mr/detail/collective_error.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -21,7 +21,7 @@ std::uint64_t parse_count(const std::string& option, const std::string& text, st
 const char* job_usage() {
   return "usage: mapreduce [--job wordcount|ngram] [--words whitespace|alnum] [--top K]\n"
          "                 [--query WORD]... [--output FILE] [--json] [--progress]\n"
-         "                 [--workers N] [--chunk-lines N] [--chunk-bytes N] INPUT...\n"
+         "                 [--workers N] [--chunk-bytes N] INPUT...\n"
          "\n"
          "Counts words (wordcount) or sums Google Books 1-gram match counts (ngram).\n"
          "INPUT: files, directories (recursively), .gz files, - for stdin.\n"
@@ -34,8 +34,8 @@ const char* job_usage() {
          "  --json           print the run summary as JSON on stdout\n"
          "  --progress       show progress on stderr (default: only on a terminal)\n"
          "  --workers N      run on a pool of N worker processes instead of mpirun ranks\n"
-         "  --chunk-lines N  lines per pool task (default 60000)\n"
-         "  --chunk-bytes N  bytes per input partition (default: automatic)\n";
+         "  --chunk-bytes N  bytes per input partition, on ranks and pool workers alike\n"
+         "                   (default: about 4 per process, at least 1 MiB)\n";
 }
 
 const char* to_string(JobKind job) { return job == JobKind::Ngram ? "ngram" : "wordcount"; }
@@ -102,8 +102,6 @@ JobConfig parse_job_args(const std::vector<std::string>& args) {
       const std::uint64_t n = parse_count(name, value(), 1);
       if (n > 4096) throw UsageError("--workers: at most 4096 workers, got " + std::to_string(n));
       config.workers = static_cast<int>(n);
-    } else if (name == "--chunk-lines") {
-      config.chunk_lines = parse_count(name, value(), 1);
     } else if (name == "--chunk-bytes") {
       config.chunk_bytes = parse_count(name, value(), 1);
     } else {

@@ -30,7 +30,6 @@ struct JobConfig {
   bool progress = false;             ///< --progress given explicitly
   bool help = false;                 ///< --help: print usage and exit 0
   int workers = 0;                   ///< --workers N: pool engine with N processes; 0: SPMD
-  std::uint64_t chunk_lines = 60000; ///< --chunk-lines N: lines per pool task
   std::uint64_t chunk_bytes = 0;     ///< --chunk-bytes N: partition size; 0: automatic
 };
 

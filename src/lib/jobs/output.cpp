@@ -1,5 +1,5 @@
 #include "jobs/output.hpp"
-#include "common/signals.hpp"
+#include "mr/detail/atomic_file.hpp"
 
 #include <unistd.h>
 
@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstring>
-#include <filesystem>
 
 #include "mr/error.hpp"
 
@@ -60,38 +59,18 @@ std::vector<ResultEntry> ordered_entries(const CountTable& table, std::size_t li
 }
 
 void write_result_file(const std::string& path, const std::vector<ResultEntry>& entries) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path temp = target.parent_path() /
-                        ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()));
-  // A SIGINT/SIGTERM while the file is written must not leave the temp file behind.
-  const TempFileGuard temp_guard(temp.string());
-  std::FILE* out = std::fopen(temp.c_str(), "wb");
-  if (!out) throw InputError(path + ": cannot create output: " + std::strerror(errno));
-  try {
-    std::string buffer;
-    buffer.reserve(1 << 20);
-    for (const auto& entry : entries) {
-      append_line(buffer, entry.key, entry.count);
-      if (buffer.size() >= (1 << 20)) {
-        write_all(out, buffer, path);
-        buffer.clear();
-      }
+  AtomicFile file(path);
+  std::string buffer;
+  buffer.reserve(1 << 16);
+  for (const auto& entry : entries) {
+    append_line(buffer, entry.key, entry.count);
+    if (buffer.size() >= (1 << 16)) {
+      file.write(buffer);
+      buffer.clear();
     }
-    write_all(out, buffer, path);
-    if (std::fflush(out) != 0) throw InputError(path + ": write failed: " + std::strerror(errno));
-    const int closed = std::fclose(out);
-    out = nullptr;
-    if (closed != 0) throw InputError(path + ": write failed: " + std::strerror(errno));
-    std::error_code ec;
-    fs::rename(temp, target, ec);
-    if (ec) throw InputError(path + ": cannot rename output into place: " + ec.message());
-  } catch (...) {
-    if (out) std::fclose(out);
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw;
   }
+  file.write(buffer);
+  file.commit();
 }
 
 void print_entries(std::FILE* out, const std::vector<ResultEntry>& entries, std::size_t count) {

@@ -14,7 +14,7 @@ std::uint64_t chunk_of(std::uint64_t size, std::uint64_t round, std::uint64_t pe
 
 }  // namespace
 
-std::vector<ByteBuffer> alltoallv_bytes(MPI_Comm comm, const std::vector<ByteBuffer>& send, std::uint64_t limit) {
+std::vector<Bytes> alltoallv_bytes(MPI_Comm comm, const std::vector<Bytes>& send, std::uint64_t limit) {
   int ranks = 0;
   MR_MPI_CALL(MPI_Comm_size, comm, &ranks);
   if (static_cast<int>(send.size()) != ranks) throw UsageError("alltoallv_bytes: need one buffer per rank");
@@ -33,10 +33,10 @@ std::vector<ByteBuffer> alltoallv_bytes(MPI_Comm comm, const std::vector<ByteBuf
   std::uint64_t rounds = 0;
   MR_MPI_CALL(MPI_Allreduce, &local_rounds, &rounds, 1, MPI_UINT64_T, MPI_MAX, comm);
 
-  std::vector<ByteBuffer> received(n);
+  std::vector<Bytes> received(n);
   for (std::size_t r = 0; r < n; ++r) received[r].reserve(recv_sizes[r]);
   std::vector<int> send_counts(n), send_displs(n), recv_counts(n), recv_displs(n);
-  ByteBuffer send_stage, recv_stage;
+  Bytes send_stage, recv_stage;
   for (std::uint64_t round = 0; round < rounds; ++round) {
     std::uint64_t send_total = 0, recv_total = 0;
     for (std::size_t r = 0; r < n; ++r) {
@@ -62,7 +62,7 @@ std::vector<ByteBuffer> alltoallv_bytes(MPI_Comm comm, const std::vector<ByteBuf
   return received;
 }
 
-std::vector<ByteBuffer> gatherv_bytes(MPI_Comm comm, const ByteBuffer& send, int root, std::uint64_t limit) {
+std::vector<Bytes> gatherv_bytes(MPI_Comm comm, const Bytes& send, int root, std::uint64_t limit) {
   int ranks = 0, rank = 0;
   MR_MPI_CALL(MPI_Comm_size, comm, &ranks);
   MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
@@ -76,10 +76,10 @@ std::vector<ByteBuffer> gatherv_bytes(MPI_Comm comm, const ByteBuffer& send, int
   std::uint64_t rounds = 0;
   MR_MPI_CALL(MPI_Allreduce, &local_rounds, &rounds, 1, MPI_UINT64_T, MPI_MAX, comm);
 
-  std::vector<ByteBuffer> received(rank == root ? n : 0);
+  std::vector<Bytes> received(rank == root ? n : 0);
   for (std::size_t r = 0; r < received.size(); ++r) received[r].reserve(sizes[r]);
   std::vector<int> counts(n), displs(n);
-  ByteBuffer stage;
+  Bytes stage;
   for (std::uint64_t round = 0; round < rounds; ++round) {
     const auto count = static_cast<int>(chunk_of(size, round, per_round));
     if (rank == root) {

@@ -8,7 +8,7 @@
 #include <climits>
 #include <memory>
 
-#include "engine/collective_error.hpp"
+#include "mr/detail/collective_error.hpp"
 #include "engine/input.hpp"
 #include "mr/detail/mpi_check.hpp"
 #include "engine/partition.hpp"

@@ -1,0 +1,125 @@
+#pragma once
+/// \file records.hpp
+/// The one record loop of every MapReduce job, on both engines: a block of whole lines ->
+/// one call of the map function per line (without '\n' and a trailing '\r'). A RecordError
+/// thrown by the map function becomes an InputError naming the input and the line.
+
+#include <emmintrin.h>
+
+#include <algorithm>
+#include <concepts>
+#include <type_traits>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "mr/detail/local_blocks.hpp"
+#include "mr/error.hpp"
+
+namespace mr::detail {
+
+/// Bit i set where text[i] == '\n', for 64 bytes at text (SSE2: 4 compares of 16 bytes).
+inline std::uint64_t newline_mask(const char* text) noexcept {
+  const __m128i newline = _mm_set1_epi8('\n');
+  std::uint64_t mask = 0;
+  for (int k = 0; k < 4; ++k) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + 16 * k));
+    mask |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline))))
+            << (16 * k);
+  }
+  return mask;
+}
+
+/// Calls f(line) for every line of `block`; a last line without '\n' counts, an empty
+/// remainder after the last '\n' does not. Newlines are found 64 bytes at a time, so short
+/// lines (n-gram records are ~25 bytes) cost no per-line library call.
+template <class F>
+void for_each_line(std::string_view block, F&& f) {
+  const char* const base = block.data();
+  const std::size_t size = block.size();
+  std::size_t start = 0;
+  auto line_until = [&](std::size_t newline) {
+    std::size_t end = newline;
+    if (end > start && base[end - 1] == '\r') --end;
+    f(std::string_view(base + start, end - start));
+    start = newline + 1;
+  };
+  std::size_t at = 0;
+  for (; at + 64 <= size; at += 64)
+    for (std::uint64_t nl = newline_mask(base + at); nl != 0; nl &= nl - 1)
+      line_until(at + static_cast<std::size_t>(__builtin_ctzll(nl)));
+  for (; at < size; ++at)
+    if (base[at] == '\n') line_until(at);
+  if (start < size) line_until(size);
+}
+
+/// "name:line" of the record starting at `record` inside a block from `origin`.
+inline std::string record_location(const BlockOrigin& origin, const char* record) {
+  std::uint64_t number = origin.line_base + 1;
+  if (origin.count_from) number += static_cast<std::uint64_t>(std::count(origin.count_from, record, '\n'));
+  return std::string(origin.name) + ":" + std::to_string(number);
+}
+
+/// Byte and record totals of what a mapper has seen.
+struct MapStats {
+  std::uint64_t bytes = 0;
+  std::uint64_t records = 0;
+};
+
+}  // namespace mr::detail
+
+namespace mr {
+
+/// A record type for map functions that see a block of whole lines at once (the last may
+/// lack '\n'), for tokenizers to whom a line end is just a separator: a word count maps a
+/// block in one pass instead of one call per line. Such a map function may return the
+/// number of lines it saw (else they are counted), and names a bad line by throwing
+/// RecordError(message, pointer into that line).
+struct Lines {
+  std::string_view text;
+};
+
+}  // namespace mr
+
+namespace mr::detail {
+
+/// Number of lines in a buffer of whole lines: newlines, plus one for a final line without one.
+inline std::uint64_t count_lines(std::string_view text) noexcept {
+  std::uint64_t lines = 0;
+  std::size_t at = 0;
+  for (; at + 64 <= text.size(); at += 64)
+    lines += static_cast<std::uint64_t>(__builtin_popcountll(newline_mask(text.data() + at)));
+  for (; at < text.size(); ++at) lines += text[at] == '\n';
+  return lines + (!text.empty() && text.back() != '\n');
+}
+
+/// The record loop: calls map(line, emit) for every line of `block`, or map(Lines, emit)
+/// once for a map function over blocks. A RecordError becomes InputError "name:line: reason".
+template <class Map, class Emit>
+void map_records(std::string_view block, const BlockOrigin& origin, Map& map, Emit& emit, MapStats& stats) {
+  stats.bytes += block.size();
+  const char* at = block.data();
+  try {
+    if constexpr (std::invocable<Map&, Lines, Emit&>) {
+      if constexpr (std::is_integral_v<std::invoke_result_t<Map&, Lines, Emit&>>)
+        stats.records += static_cast<std::uint64_t>(map(Lines{block}, emit));
+      else {
+        map(Lines{block}, emit);
+        stats.records += count_lines(block);
+      }
+    } else {
+      std::uint64_t records = 0;
+      for_each_line(block, [&](std::string_view line) {
+        at = line.data();
+        ++records;
+        map(line, emit);
+      });
+      stats.records += records;
+    }
+  } catch (const RecordError& e) {
+    const bool inside = e.where() && e.where() >= block.data() && e.where() <= block.data() + block.size();
+    throw InputError(record_location(origin, inside ? e.where() : at) + ": " + e.what());
+  }
+}
+
+}  // namespace mr::detail

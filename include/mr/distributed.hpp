@@ -1,0 +1,150 @@
+#pragma once
+/// \file distributed.hpp
+/// The result of a MapReduce job left where it was reduced: every rank holds the keys it
+/// owns (hash partitioned). Iterate locally, or gather, take the top K, or write a file.
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "mr/detail/atomic_file.hpp"
+#include "mr/detail/collective_error.hpp"
+#include "mr/detail/key_codec.hpp"
+#include "mr/detail/shuffle.hpp"
+#include "mr/error.hpp"
+
+namespace mr {
+
+/// Totals of a job over all ranks (or pool workers).
+struct MapReduceStats {
+  std::uint64_t bytes = 0;    ///< input bytes mapped
+  std::uint64_t records = 0;  ///< map calls (lines, or items)
+};
+
+
+/// Each rank's share of a job's result: the keys it owns, reduced.
+template <class K, class V, class Reduce>
+class Distributed {
+ public:
+  using Table = detail::FlatTable<V, Reduce>;
+
+  Distributed(MPI_Comm comm, Table owned, MapReduceStats stats)
+      : comm_(comm), table_(std::move(owned)), stats_(stats) {}
+
+  /// Keys this rank owns.
+  std::size_t local_size() const noexcept { return table_.size(); }
+  /// Totals over all ranks.
+  const MapReduceStats& stats() const noexcept { return stats_; }
+
+  /// Calls f(key, value) for every key this rank owns (unordered). Local.
+  template <class F>
+  void for_each(F&& f) const {
+    table_.for_each([&](std::string_view key, std::uint64_t, const V& value) {
+      if constexpr (std::same_as<K, std::string> && std::invocable<F&, std::string_view, const V&>) f(key, value);
+      else f(detail::decode_key<K>(key), value);
+    });
+  }
+
+  /// Distinct keys over all ranks. Collective.
+  std::uint64_t size() const {
+    std::uint64_t mine = table_.size(), total = 0;
+    MR_MPI_CALL(MPI_Allreduce, &mine, &total, 1, MPI_UINT64_T, MPI_SUM, comm_);
+    return total;
+  }
+
+  /// The whole result on `root`, ordered by key (empty elsewhere). Collective; the root
+  /// needs memory for all of it.
+  std::map<K, V> gather(int root = 0) const {
+    std::map<K, V> out;
+    for (const auto& buffer : detail::gatherv_bytes(comm_, detail::serialize_table(table_), root))
+      detail::for_each_entry<V>(buffer, [&](std::string_view key, V&& value) {
+        out.emplace(detail::decode_key<K>(key), std::move(value));
+      });
+    return out;
+  }
+
+  /// Moves the whole result into one table on `root` (keys in their byte form; an empty
+  /// table elsewhere); this object is left empty. Collective. The root keeps its own share
+  /// in place and merges the others' into it.
+  Table gather_table(int root = 0) {
+    int rank = 0;
+    MR_MPI_CALL(MPI_Comm_rank, comm_, &rank);
+    const detail::Bytes mine = rank == root ? detail::Bytes() : detail::serialize_table(table_);
+    auto buffers = detail::gatherv_bytes(comm_, mine, root);
+    Table out = std::exchange(table_, Table(16, table_.reducer()));
+    if (rank != root) return Table(16, out.reducer());
+    for (auto& buffer : buffers) {
+      detail::merge_buffer(std::string_view(buffer), out);
+      detail::Bytes().swap(buffer);
+    }
+    return out;
+  }
+
+  /// The `k` entries with the largest values (ties: smaller key first) on `root`, merged
+  /// from each rank's own top k: no rank sends more than k entries. Collective.
+  std::vector<std::pair<K, V>> top(std::size_t k, int root = 0) const {
+    auto local = top_of(entries(), k);
+    detail::Bytes mine;
+    detail::Bytes key;
+    for (const auto& [kk, v] : local) append_entry(mine, detail::key_bytes<K>(kk, key), v);
+    std::vector<std::pair<K, V>> all;
+    for (const auto& buffer : detail::gatherv_bytes(comm_, mine, root))
+      detail::for_each_entry<V>(buffer, [&](std::string_view bytes, V&& value) {
+        all.emplace_back(detail::decode_key<K>(bytes), std::move(value));
+      });
+    return top_of(std::move(all), k);
+  }
+
+  /// Writes `key TAB value` lines (operator<<), ordered by key, to `path` on `root`, through
+  /// a temporary file renamed into place. Collective; InputError on every rank on failure.
+  void write(const std::string& path, int root = 0) const {
+    const auto all = gather(root);
+    int rank = 0;
+    MR_MPI_CALL(MPI_Comm_rank, comm_, &rank);
+    detail::agree_on_error(comm_, [&] {
+      if (rank != root) return;
+      std::ostringstream text;
+      for (const auto& [key, value] : all) text << key << '\t' << value << '\n';
+      detail::write_file_atomically(path, text.str());
+    });
+  }
+
+  /// The rank's table itself (keys in their byte form).
+  const Table& table() const noexcept { return table_; }
+  Table& table() noexcept { return table_; }
+
+ private:
+  std::vector<std::pair<K, V>> entries() const {
+    std::vector<std::pair<K, V>> out;
+    out.reserve(table_.size());
+    table_.for_each([&](std::string_view key, std::uint64_t, const V& value) {
+      out.emplace_back(detail::decode_key<K>(key), value);
+    });
+    return out;
+  }
+  static std::vector<std::pair<K, V>> top_of(std::vector<std::pair<K, V>> entries, std::size_t k) {
+    auto before = [](const std::pair<K, V>& a, const std::pair<K, V>& b) {
+      if (b.second < a.second) return true;
+      if (a.second < b.second) return false;
+      return a.first < b.first;
+    };
+    const std::size_t n = std::min(k, entries.size());
+    std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(n), entries.end(), before);
+    entries.resize(n);
+    return entries;
+  }
+
+  MPI_Comm comm_;
+  Table table_;
+  MapReduceStats stats_;
+};
+
+}  // namespace mr

@@ -1,0 +1,140 @@
+// The `mapreduce` program's jobs, written with the public API (the way Thrill's WordCount
+// is a plain Thrill program), and their runs on MPI ranks or on a process pool. Both
+// engines share the record loop, the partitioner, the progress line and the summary.
+#include "jobs/builtin_jobs.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "jobs/builtin_maps.hpp"
+#include "jobs/output.hpp"
+#include "mr/detail/collective_error.hpp"
+#include "mr/detail/tokenize.hpp"
+#include "mr/mapreduce.hpp"
+#include "mr/pool_mapreduce.hpp"
+
+namespace mr::detail {
+namespace {
+
+// ---- the jobs (their map functions: builtin_maps.hpp) ---------------------------------
+
+const auto wordcount_job = make_job<std::string, std::int64_t>("mr.wordcount", WhitespaceWords{}, SumReduce{});
+const auto wordcount_alnum_job = make_job<std::string, std::int64_t>("mr.wordcount.alnum", AlnumWords{}, SumReduce{});
+const auto ngram_job = make_job<std::string, std::int64_t>("mr.ngram", NgramMatchCount{}, SumReduce{});
+MR_JOB(wordcount_job);
+MR_JOB(wordcount_alnum_job);
+MR_JOB(ngram_job);
+
+/// Calls f(job) with the job the configuration names.
+template <class F>
+void with_job(const JobConfig& config, F&& f) {
+  if (config.job == JobKind::Ngram) f(ngram_job);
+  else if (config.words == WordMode::Alnum) f(wordcount_alnum_job);
+  else f(wordcount_job);
+}
+
+// ---- what both engines print ------------------------------------------------------------
+
+/// The progress line on stderr (rank 0 or the pool's parent), at most four times a second:
+/// with --progress, or when stderr is a terminal.
+class Progress {
+ public:
+  explicit Progress(bool enabled) : enabled_(enabled) {}
+
+  MapReduceOptions hooks(const JobConfig& config) {
+    MapReduceOptions options;
+    options.chunk_bytes = config.chunk_bytes;
+    if (!enabled_) return options;
+    options.on_plan = [this](std::uint64_t total) { total_ = total; };
+    options.on_mapped = [this](std::uint64_t bytes) { advance(bytes); };
+    return options;
+  }
+  void stage(const char* name) const {
+    if (enabled_) std::fprintf(stderr, "\rmapreduce: %-50s", name);
+  }
+  void end() const {
+    if (enabled_) std::fprintf(stderr, "\r%-70s\r", "");
+  }
+
+ private:
+  void advance(std::uint64_t bytes) {
+    done_ += bytes;
+    const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    if (now - last_ < 0.25 && done_ < total_) return;
+    last_ = now;
+    if (total_ > 0 && done_ <= total_)
+      std::fprintf(stderr, "\rmapreduce: map %5.1f%% (%.0f of %.0f MB)", 100.0 * static_cast<double>(done_) / static_cast<double>(total_),
+                   static_cast<double>(done_) / 1e6, static_cast<double>(total_) / 1e6);
+    else
+      std::fprintf(stderr, "\rmapreduce: map %.0f MB", static_cast<double>(done_) / 1e6);
+  }
+
+  bool enabled_;
+  std::uint64_t total_ = 0;
+  std::uint64_t done_ = 0;
+  double last_ = -1e9;
+};
+
+bool progress_wanted(const JobConfig& config) { return config.progress || ::isatty(STDERR_FILENO) == 1; }
+
+/// The summary, output file, --top and --query of a finished run (rank 0 / the parent).
+void finish(const JobConfig& config, const CountTable& table, const MapStats& stats, int processes,
+            const char* engine, std::chrono::steady_clock::time_point start, const Progress& progress) {
+  JobSummary summary;
+  summary.bytes = stats.bytes;
+  summary.records = stats.records;
+  summary.distinct_keys = table.size();
+  summary.ranks = processes;
+  summary.engine = engine;
+  summary.job = config.job;
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  progress.end();
+  emit_result(config, table, summary);
+}
+
+}  // namespace
+
+void run_on_ranks(MPI_Comm comm, const JobConfig& config) {
+  const auto start = std::chrono::steady_clock::now();
+  int rank = 0, size = 1;
+  MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
+  MR_MPI_CALL(MPI_Comm_size, comm, &size);
+  Progress progress(rank == 0 && progress_wanted(config));
+  const boost::mpi::communicator world(comm, boost::mpi::comm_attach);
+  with_job(config, [&](const auto& job) {
+    auto result = map_reduce_distributed(world, config.inputs, job, progress.hooks(config));
+    progress.stage("shuffle");
+    CountTable table = result.gather_table(0);
+    progress.stage("output");
+    const MapStats stats{result.stats().bytes, result.stats().records};
+    agree_on_error(comm, [&] {
+      if (rank == 0) finish(config, table, stats, size, "spmd", start, progress);
+    });
+  });
+}
+
+void run_on_pool(const JobConfig& config) {
+  if (config.workers < 1) throw UsageError("--workers: give the number of worker processes (at least 1)");
+  const auto start = std::chrono::steady_clock::now();
+  Progress progress(progress_wanted(config));
+  with_job(config, [&](const auto& job) {
+    std::unique_ptr<ProcessPoolExecutor> executor;
+    MapStats stats;
+    const auto workers = static_cast<std::size_t>(config.workers);
+    CountTable table = pool_reduce(
+        [&]() -> ProcessPoolExecutor& {
+          executor = std::make_unique<ProcessPoolExecutor>(workers);
+          return *executor;
+        },
+        config.inputs, job, progress.hooks(config), stats);
+    executor->shutdown(/*wait=*/false);  // the workers wind down while the output is written
+    finish(config, table, stats, config.workers, "pool", start, progress);
+  });
+}
+
+}  // namespace mr::detail
