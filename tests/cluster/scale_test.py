@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Scale limits that fit a CI run, end to end through the mapreduce program at 1-3 ranks,
-each result compared with oracle.py:
+each result compared with the oracle's (tests/support/oracle.py, run as a program):
   - keys over 64 KiB (a 100 KiB word, a 70 KiB ngram);
   - a single line longer than a partition (--chunk-bytes 4096, a 1 MiB line);
   - many distinct keys (300,000), with tiny partitions so every rank exchanges.
@@ -12,7 +12,7 @@ import random
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+ORACLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "oracle.py")
 
 
 def fail(message):
@@ -22,7 +22,7 @@ def fail(message):
 
 def check(program, work, name, args, inputs, ranks=(1, 2, 3)):
     expected = os.path.join(work, f"{name}.expected")
-    subprocess.run([sys.executable, os.path.join(HERE, "oracle.py"), *args, "--output", expected, *inputs],
+    subprocess.run([sys.executable, ORACLE, *args, "--output", expected, *inputs],
                    check=True, stdout=subprocess.DEVNULL)
     with open(expected, "rb") as f:
         want = f.read()

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every batch script in scripts/slurm/ locally, inside the environment a 1-node,
-# 2-task Slurm allocation sets, and compares each job's result with oracle.py.
+# 2-task Slurm allocation sets, and compares each job's result with the oracle,
+# tests/support/oracle.py.
 #   slurm_test.sh MR_ROOT MAPREDUCE_PROGRAM WORK_DIR
 set -euo pipefail
 (($# == 3)) || { echo "usage: $0 MR_ROOT MAPREDUCE_PROGRAM WORK_DIR" >&2; exit 2; }
 root=$(cd "$1" && pwd) program=$(realpath "$2") work=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-oracle=$here/oracle.py
+oracle=$(cd "$here/../support" && pwd)/oracle.py
 slurm=$root/scripts/slurm
 
 rm -rf "$work"

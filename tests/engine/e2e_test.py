@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""End-to-end tests of the `mapreduce` program under mpirun, checked against an
-independent Python oracle (bytes.split / regex / field sums, sorted by count desc then
-key). Also checks byte-identical output across chunk sizes and argument order, every
-bad-input case, and the README's ten-line example.
+"""End-to-end tests of the `mapreduce` program under mpirun, checked against the
+independent Python oracle, tests/support/oracle.py (bytes.split / regex / field sums,
+sorted by count desc then key). Also checks byte-identical output across chunk sizes and
+argument order, every bad-input case, and the README's ten-line example.
 
   e2e_test.py --mapreduce BIN --example BIN --mpiexec MPIRUN --np N [--tcp] [--quick]
 """
@@ -15,9 +15,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections import Counter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+import oracle  # noqa: E402  (tests/support/oracle.py)
+
 GEN = os.path.join(HERE, "..", "..", "scripts", "gen_data.py")
 FOUR_LINES = b"I know what I know\nI know that I know\nI don't know much\nThey don't know much\n"
 
@@ -28,26 +30,6 @@ def check(condition, what):
     if not condition:
         failures.append(what)
         print("FAIL:", what, flush=True)
-
-
-def ordered(counter):
-    return b"".join(b"%s\t%d\n" % (k, v) for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def oracle_whitespace(data):
-    return Counter(data.split())
-
-
-def oracle_alnum(data):
-    return Counter(re.findall(rb"[a-z0-9\x80-\xff]+", data.lower()))
-
-
-def oracle_ngram(data):
-    counts = Counter()
-    for line in data.splitlines():
-        fields = line.split(b"\t")
-        counts[fields[0]] += int(fields[2])
-    return counts
 
 
 class Runner:
@@ -100,7 +82,7 @@ def test_results(r, work, quick):
         f.write(d)
     everything = b"\n".join([a, b, c, d])
 
-    expected = ordered(oracle_whitespace(everything))
+    expected = oracle.tsv(oracle.word_counts(everything))
     first = r.output_of(text_dir, "d.txt.gz")
     check(first == expected, "wordcount whitespace == bytes.split() oracle")
     chunks = ["1000"] if quick else ["1", "777", "100000"]
@@ -109,7 +91,7 @@ def test_results(r, work, quick):
               "identical output with --chunk-bytes %s and other argument order" % chunk)
     check(r.output_of("-", text_dir, stdin=d) == expected, "stdin input")
 
-    expected_alnum = ordered(oracle_alnum(everything))
+    expected_alnum = oracle.tsv(oracle.word_counts(everything, "alnum"))
     check(r.output_of("--words", "alnum", "--chunk-bytes", "5000", text_dir, "d.txt.gz") == expected_alnum,
           "wordcount alnum == regex oracle")
 
@@ -117,15 +99,15 @@ def test_results(r, work, quick):
     ngram2 = generate("ngram", 60000, 5, os.path.join(work, "ngram", "1gram-b.tsv"))
     crlf = b"zebra\t1999\t5\t1\r\nzebra\t2000\t7\t2\r\nAardvark\t1990\t3\t1"
     write(os.path.join(work, "ngram", "1gram-c.tsv"), crlf)
-    expected_ngram = ordered(oracle_ngram(ngram) + oracle_ngram(ngram2) + oracle_ngram(crlf))
+    expected_ngram = oracle.tsv(oracle.ngram_counts([ngram, ngram2, crlf]))
     for chunk in (["3000"] if quick else ["0", "1", "3000"]):
         options = ["--chunk-bytes", chunk] if chunk != "0" else []
         check(r.output_of("--job", "ngram", *options, "ngram") == expected_ngram,
               "ngram sums == oracle with chunk %s" % chunk)
 
     # --top, --query and --json on stdout; the summary line on stderr.
-    counts = oracle_whitespace(everything)
-    top3 = ordered(counts).splitlines(keepends=True)[:3]
+    counts = oracle.word_counts(everything)
+    top3 = oracle.tsv(counts, top=3).splitlines(keepends=True)
     code, stdout, stderr = r.run("--top", "3", "--query", "the", "--query", "NoSuchWord", "--json", text_dir, "d.txt.gz")
     lines = stdout.splitlines(keepends=True)
     check(code == 0 and lines[:3] == top3, "--top 3 prints the first three lines")
@@ -142,7 +124,7 @@ def test_example(r, work):
     path = write(os.path.join(work, "four.txt"), FOUR_LINES)
     expected = {b"I": 5, b"know": 6, b"don't": 2, b"much": 2, b"what": 1, b"that": 1, b"They": 1}
     code, stdout, _ = r.run("--top", "100", "--chunk-bytes", "7", path)
-    check(code == 0 and stdout == ordered(Counter(expected)), "four-line example through mapreduce")
+    check(code == 0 and stdout == oracle.tsv(expected), "four-line example through mapreduce")
     code, stdout, stderr = r.run(path, binary=r.args.example)
     got = {k: int(v) for k, _, v in (line.partition(b"\t") for line in stdout.splitlines()) if v.isdigit()}
     check(code == 0 and got == expected,
@@ -154,14 +136,14 @@ def test_edge_cases(r, work):
     check(r.output_of(empty) == b"", "empty input: empty result, exit 0")
     long_line = b"x" * 5000 + b" y\nshort\n"
     path = write(os.path.join(work, "long.txt"), long_line)
-    check(r.output_of("--chunk-bytes", "10", path) == ordered(oracle_whitespace(long_line)),
+    check(r.output_of("--chunk-bytes", "10", path) == oracle.tsv(oracle.word_counts(long_line)),
           "a line longer than a partition")
     code, _, stderr = r.run("--progress", path)
     check(code == 0 and "\rmapreduce: map" in stderr, "--progress draws a progress line on stderr")
     code, _, stderr = r.run(path)
     check(code == 0 and "\r" not in stderr, "no progress output when stderr is not a terminal")
     one = write(os.path.join(work, "one.txt"), b"single line only")
-    check(r.output_of("--chunk-bytes", "1", one) == ordered(oracle_whitespace(b"single line only")),
+    check(r.output_of("--chunk-bytes", "1", one) == oracle.tsv(oracle.word_counts(b"single line only")),
           "more ranks than lines")
 
 

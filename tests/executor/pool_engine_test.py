@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""The pool engine (`mapreduce --workers N`) against an independent Python oracle and against
-the SPMD engine (`mpirun -np N mapreduce`), byte for byte, on generated data.
+"""The pool engine (`mapreduce --workers N`) against the independent Python oracle
+(tests/support/oracle.py) and against the SPMD engine (`mpirun -np N mapreduce`), byte for
+byte, on generated data.
 
 usage: pool_engine_test.py MAPREDUCE MPIEXEC WORKERS
 """
 import gzip
 import os
 import random
-import re
 import subprocess
 import sys
 import tempfile
-from collections import Counter
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import oracle  # noqa: E402  (tests/support/oracle.py)
 
 MAPREDUCE, MPIEXEC, WORKERS = sys.argv[1], sys.argv[2], int(sys.argv[3])
 CHUNK_LINES = "997"  # small, so there are many map tasks and several merge levels
@@ -22,36 +24,6 @@ def check(condition, message):
     if not condition:
         failures.append(message)
         print("FAIL:", message, file=sys.stderr)
-
-
-# ---------------------------------------------------------------- oracle
-ALNUM = re.compile(rb"[A-Za-z0-9\x80-\xff]+")
-
-
-def words(data, mode):
-    if mode == "whitespace":
-        return data.split()
-    return [w.translate(bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"))
-            for w in ALNUM.findall(data)]
-
-
-def oracle_counts(data, job, mode):
-    if job == "wordcount":
-        return Counter(words(data, mode))
-    counts = Counter()
-    for line in data.split(b"\n"):
-        if line:
-            fields = line.split(b"\t")
-            counts[fields[0]] += int(fields[2])
-    return counts
-
-
-def ordered(counts):
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def lines_of(items):
-    return b"".join(k + b"\t" + str(v).encode() + b"\n" for k, v in items)
 
 
 # ---------------------------------------------------------------- data
@@ -104,7 +76,7 @@ def run(args, engine, stdin=b""):
 
 
 def compare(label, args, data, job, mode, stdin=b""):
-    expected = ordered(oracle_counts(data, job, mode))
+    expected = oracle.ordered(oracle.counts_for(data, job, mode))
     outputs = {}
     for engine in ("pool", "spmd"):
         out_file = os.path.join(tmp, "%s.%s.out" % (label, engine))
@@ -114,8 +86,8 @@ def compare(label, args, data, job, mode, stdin=b""):
             return
         outputs[engine] = (read(out_file), result.stdout)
     pool_file, pool_stdout = outputs["pool"]
-    check(pool_file == lines_of(expected), "%s: pool output differs from the oracle" % label)
-    top = lines_of(expected[:5]) + b"w7\t%d\nabsent\t0\n" % dict(expected).get(b"w7", 0)
+    check(pool_file == oracle.lines_of(expected), "%s: pool output differs from the oracle" % label)
+    top = oracle.lines_of(expected[:5]) + oracle.query_lines(dict(expected), [b"w7", b"absent"])
     check(pool_stdout == top, "%s: pool --top/--query differ from the oracle" % label)
     check(outputs["pool"] == outputs["spmd"], "%s: pool and SPMD engines differ" % label)
 
