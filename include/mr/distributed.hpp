@@ -94,7 +94,7 @@ class Distributed {
     auto local = top_of(entries(), k);
     detail::Bytes mine;
     detail::Bytes key;
-    for (const auto& [kk, v] : local) append_entry(mine, detail::key_bytes<K>(kk, key), v);
+    for (const auto& [kk, v] : local) detail::append_entry(mine, detail::key_bytes<K>(kk, key), v);
     std::vector<std::pair<K, V>> all;
     for (const auto& buffer : detail::gatherv_bytes(comm_, mine, root))
       detail::for_each_entry<V>(buffer, [&](std::string_view bytes, V&& value) {
