@@ -41,13 +41,14 @@ class Emitter {
   template <class Key, class Value>
     requires EmittableKey<std::remove_cvref_t<Key>, K> && std::convertible_to<Value&&, V>
   void operator()(const Key& key, Value&& value) {
-    std::string_view bytes;
     if constexpr (std::same_as<K, std::string> && std::convertible_to<const Key&, std::string_view>) {
-      bytes = std::string_view(key);
+      push(std::string_view(key), V(std::forward<Value>(value)));
+    } else if constexpr (detail::is_raw_key_v<K>) {
+      const K raw(key);  // its object bytes are the key: no encoding step
+      adder_.add_copy(std::string_view(reinterpret_cast<const char*>(&raw), sizeof raw), V(std::forward<Value>(value)));
     } else {
-      bytes = detail::key_bytes<K>(K(key), scratch_);
+      adder_.add_copy(detail::key_bytes<K>(K(key), scratch_), V(std::forward<Value>(value)));
     }
-    push(bytes, V(std::forward<Value>(value)));
   }
 
   /// Keys inside [begin, end) stay valid until flush() and are used in place.
@@ -61,6 +62,7 @@ class Emitter {
   void flush() { adder_.flush(); }
 
  private:
+  /// A string key: used in place when it lies in the block being mapped, else copied.
   void push(std::string_view bytes, V&& value) {
     if (bytes.data() >= window_begin_ && bytes.data() + bytes.size() <= window_end_)
       adder_.add(bytes, std::move(value));
