@@ -7,6 +7,7 @@
 #   scripts/bench_mapreduce.sh                    # full sizes
 #   MR_BENCH_NGRAM_SIZE=200M MR_BENCH_TEXT_SIZE=100M scripts/bench_mapreduce.sh   # sanity run
 #   MR_BENCH_SKIP_PYTHON=1 ...                    # C++ only
+#   MR_BENCH_TYPED_REPEAT=5 ...                   # runs per typed-API row (median)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -92,3 +93,36 @@ print("Python: asyncio.run to output written), without process start-up; wall s 
 print()
 print("outputs identical: mapreduce -np 1 == -np 2" + ("" if not any(k[1].startswith("python") for k in rows) else " == Python"))
 '
+
+# The typed API (mr_example_typed_bench: one map call per line, the line's words emitted) for
+# several key/value types, next to the built-in word count on the same text in the same run.
+typed_bench=$MR_BUILD_DIR/src/examples/mr_example_typed_bench
+if [[ -x $typed_bench ]]; then
+  repeat=${MR_BENCH_TYPED_REPEAT:-5}
+  typed_rows=()
+  for np in 1 2; do
+    for round in $(seq "$repeat"); do
+      typed_rows+=("builtin $np $round $(mpirun --oversubscribe -np "$np" "$mapreduce" --top 1 --json "$text_file" 2>/dev/null | tail -1)")
+      for type in string_long string_double int_long int_struct; do
+        typed_rows+=("$type $np $round $(mpirun --oversubscribe -np "$np" "$typed_bench" "$type" "$text_file" | tail -1)")
+      done
+    done
+  done
+  echo
+  printf '%s\n' "${typed_rows[@]}" | python3 -c '
+import json, statistics, sys
+times = {}
+for line in sys.stdin:
+    name, np, _, payload = line.split(" ", 3)
+    times.setdefault((name, int(np)), []).append(json.loads(payload)["seconds"])
+print("| job (typed API, text file, median) | -np 1 s | -np 2 s | vs <string, long> (-np 2) |")
+print("|---|---|---|---|")
+labels = {"builtin": "built-in wordcount (mr::Lines map)", "string_long": "<std::string, long>",
+          "string_double": "<std::string, double>", "int_long": "<int, long> (word length)",
+          "int_struct": "<int, {double sum; long n}> + user reduce"}
+base = statistics.median(times[("string_long", 2)])
+for name in ("builtin", "string_long", "string_double", "int_long", "int_struct"):
+    one, two = statistics.median(times[(name, 1)]), statistics.median(times[(name, 2)])
+    print("| %s | %.3f | %.3f | %.2fx |" % (labels[name], one, two, two / base))
+'
+fi
