@@ -121,8 +121,10 @@ TEST(PoolWire, ChunksFollowPythonsChunksizeHeuristic) {
   EXPECT_EQ(default_chunksize(0, 2), 1u);
   const std::vector<long> inputs{1, 2, 3, 4, 5};
   const auto chunks = make_chunks(inputs, 2, [](Bytes& out, long v) { Encoder(out).value(v); });
-  ASSERT_EQ(chunks.size(), 3u);
-  const auto items = decode_chunk(chunks[2]);
+  ASSERT_EQ(chunks.payloads.size(), 3u);
+  EXPECT_EQ(chunks.offsets, (std::vector<std::size_t>{0, 2, 4}));
+  EXPECT_EQ(chunks.items, 5u);
+  const auto items = decode_chunk(chunks.payloads[2]);
   ASSERT_EQ(items.size(), 1u);
   EXPECT_EQ(decode_value<long>(items[0]), 5L);
 }
