@@ -1,10 +1,8 @@
 #include "engine/collective_error.hpp"
 
-#include <algorithm>
-#include <chrono>
 #include <string>
-#include <thread>
 
+#include "common/backoff.hpp"
 #include "mr/detail/mpi_check.hpp"
 #include "mr/error.hpp"
 
@@ -14,16 +12,6 @@ namespace {
 enum class ErrorKind : int { Input = 1, Usage = 2, Other = 3 };
 
 }  // namespace
-
-void wait_sleeping(MPI_Request& request) {
-  auto pause = std::chrono::microseconds(20);
-  for (int done = 0;;) {
-    MR_MPI_CALL(MPI_Test, &request, &done, MPI_STATUS_IGNORE);
-    if (done) return;
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(2000));
-  }
-}
 
 void agree_on_error(MPI_Comm comm, std::exception_ptr local_error) {
   int rank = 0, size = 1;
