@@ -127,7 +127,7 @@ void PoolCore::Impl::handle(Message& message) {
     } else {
       RemoteErrorInfo info = decode_error(result.payload);
       post_callbacks(sent.completion->fail(
-          std::make_exception_ptr(RemoteError(std::move(info.type_name), std::move(info.message)))));
+          std::make_exception_ptr(RemoteError(std::move(info.type_name), std::move(info.message), info.code))));
     }
   }
 }
