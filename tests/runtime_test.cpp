@@ -2,6 +2,7 @@
 #include <mpi.h>
 
 #include <cstdlib>
+#include <string>
 
 #include "mr/detail/mpi_check.hpp"
 #include "mr/error.hpp"
@@ -36,16 +37,35 @@ TEST(Runtime, RanksAgreeOnTheWorldSize) {
   EXPECT_EQ(sum, size * (size - 1) / 2);
 }
 
-TEST(Runtime, MpiErrorsBecomeExceptionsNamingTheRoutine) {
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+/// A send to a rank that does not exist, through MR_MPI_CALL: MPI_ERR_RANK on any world size.
+static void expect_mpi_error_naming_the_send(MPI_Comm comm) {
   int value = 0;
   try {
-    MR_MPI_CALL(MPI_Send, &value, 1, MPI_INT, /*dest=*/-5, 0, MPI_COMM_WORLD);
+    MR_MPI_CALL(MPI_Send, &value, 1, MPI_INT, /*dest=*/-5, 0, comm);
     FAIL() << "expected MpiError";
   } catch (const mr::MpiError& e) {
     EXPECT_EQ(e.routine(), "MPI_Send");
     EXPECT_NE(e.code(), MPI_SUCCESS);
-    EXPECT_NE(std::string(e.what()).find("MPI_Send failed"), std::string::npos);
+    EXPECT_EQ(e.error_class(), MPI_ERR_RANK);
+    EXPECT_NE(std::string(e.what()).find("MPI_Send failed"), std::string::npos) << e.what();
   }
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+}
+
+TEST(Runtime, ReturnsMpiErrorsInsteadOfAborting) {
+  for (MPI_Comm comm : {MPI_COMM_WORLD, MPI_COMM_SELF}) {
+    MPI_Errhandler handler = MPI_ERRHANDLER_NULL;
+    MPI_Comm_get_errhandler(comm, &handler);
+    EXPECT_EQ(handler, MPI_ERRORS_RETURN);
+    MPI_Errhandler_free(&handler);
+  }
+}
+
+TEST(Runtime, MpiErrorsBecomeExceptionsNamingTheRoutine) {
+  // No errhandler set here: mr::Runtime made the error returnable.
+  expect_mpi_error_naming_the_send(MPI_COMM_WORLD);
+  // Communicators duplicated from the world inherit that.
+  MPI_Comm dup = MPI_COMM_NULL;
+  MPI_Comm_dup(MPI_COMM_WORLD, &dup);
+  expect_mpi_error_naming_the_send(dup);
+  MPI_Comm_free(&dup);
 }

@@ -283,7 +283,8 @@ class ProcessPool {
   AsyncResult<std::vector<detail::stored_result_t<F>>> map_async(F fn, const Range& inputs,
                                                                   std::size_t chunksize = 0,
                                                                   ResultCallbacks<S, E> callbacks = {}) {
-    return gather_chunks<F>(chunk_single(fn, inputs, chunksize), std::move(callbacks));
+    return gather_chunks(fn, detail::make_call_chunks<F>(inputs, chunksize_for(inputs, chunksize)),
+                         std::move(callbacks));
   }
 
   /// `fn(args...)` for every tuple of `inputs`. Python: starmap.
@@ -297,20 +298,21 @@ class ProcessPool {
   AsyncResult<std::vector<detail::stored_result_t<F>>> starmap_async(F fn, const Range& inputs,
                                                                       std::size_t chunksize = 0,
                                                                       ResultCallbacks<S, E> callbacks = {}) {
-    return gather_chunks<F>(chunk_star(fn, inputs, chunksize), std::move(callbacks));
+    return gather_chunks(fn, detail::make_star_chunks<F>(inputs, chunksize_for(inputs, chunksize)),
+                         std::move(callbacks));
   }
 
   /// Lazy ordered results, one chunk of `chunksize` calls per task (Python's default 1).
   template <class F, std::ranges::input_range Range>
     requires TaskCallableWith<F, std::ranges::range_value_t<Range>>
   IMapIterator<detail::stored_result_t<F>> imap(F fn, const Range& inputs, std::size_t chunksize = 1) {
-    return IMapIterator<detail::stored_result_t<F>>(submit_chunks<F>(chunk_single(fn, inputs, chunksize)), true);
+    return imap_chunks(fn, detail::make_call_chunks<F>(inputs, chunksize_for(inputs, chunksize)), true);
   }
   /// As imap, but results come in completion order (order within a chunk is kept).
   template <class F, std::ranges::input_range Range>
     requires TaskCallableWith<F, std::ranges::range_value_t<Range>>
   IMapIterator<detail::stored_result_t<F>> imap_unordered(F fn, const Range& inputs, std::size_t chunksize = 1) {
-    return IMapIterator<detail::stored_result_t<F>>(submit_chunks<F>(chunk_single(fn, inputs, chunksize)), false);
+    return imap_chunks(fn, detail::make_call_chunks<F>(inputs, chunksize_for(inputs, chunksize)), false);
   }
 
   /// No more submissions; the workers exit once the queued work is done.
@@ -343,7 +345,7 @@ class ProcessPool {
   template <class F, class... Args>
   static detail::PoolCoreOptions make_options(const PoolOptions& options, F initializer, const Args&... initargs) {
     detail::PoolCoreOptions core = make_options(options);
-    core.initializer = detail::task_name_of(detail::function_key(initializer));
+    core.initializer = detail::task_name(initializer);
     detail::encode_call_args<detail::params_tuple_t<F>>(core.initargs, initargs...);
     return core;
   }
@@ -371,7 +373,7 @@ class ProcessPool {
   template <class F, class S, class E, class... Args>
   std::shared_ptr<detail::SharedState<task_result_t<F>>> submit_call(F fn, ResultCallbacks<S, E> callbacks,
                                                                      const Args&... args) {
-    const std::string& name = detail::task_name_of(detail::function_key(fn));
+    const std::string& name = detail::task_name(fn);
     detail::Bytes payload;
     detail::encode_call_args<detail::params_tuple_t<F>>(payload, args...);
     auto [state, completion] = detail::make_task_state<task_result_t<F>>();
@@ -380,45 +382,25 @@ class ProcessPool {
     return state;
   }
 
-  struct Chunks {
-    std::string name;
-    std::vector<detail::Bytes> payloads;
-    std::vector<std::size_t> sizes;
+  /// chunksize 0: Python's heuristic for this many inputs and workers.
+  template <class Range>
+  std::size_t chunksize_for(const Range& inputs, std::size_t chunksize) const {
+    if (chunksize != 0) return chunksize;
     std::size_t items = 0;
-  };
-
-  template <class F, class Range, class EncodeItem>
-  Chunks chunk_inputs(F fn, const Range& inputs, std::size_t chunksize, EncodeItem&& encode_item) {
-    Chunks chunks;
-    chunks.name = detail::task_name_of(detail::function_key(fn));
     if constexpr (std::ranges::sized_range<Range>) {
-      chunks.items = std::ranges::size(inputs);
+      items = std::ranges::size(inputs);
     } else {
-      chunks.items = static_cast<std::size_t>(std::ranges::distance(inputs));
+      items = static_cast<std::size_t>(std::ranges::distance(inputs));
     }
-    if (chunksize == 0) chunksize = detail::default_chunksize(chunks.items, processes());
-    chunks.payloads = detail::make_chunks(inputs, chunksize, encode_item);
-    for (std::size_t i = 0; i < chunks.payloads.size(); ++i)
-      chunks.sizes.push_back(std::min(chunksize, chunks.items - i * chunksize));
-    return chunks;
-  }
-  template <class F, class Range>
-  Chunks chunk_single(F fn, const Range& inputs, std::size_t chunksize) {
-    return chunk_inputs(fn, inputs, chunksize, [](detail::Bytes& out, const auto& input) {
-      detail::encode_call_args<detail::params_tuple_t<F>>(out, input);
-    });
-  }
-  template <class F, class Range>
-  Chunks chunk_star(F fn, const Range& inputs, std::size_t chunksize) {
-    return chunk_inputs(fn, inputs, chunksize, [](detail::Bytes& out, const auto& input) {
-      std::apply([&](const auto&... args) { detail::encode_call_args<detail::params_tuple_t<F>>(out, args...); },
-                 input);
-    });
+    return detail::default_chunksize(items, processes());
   }
 
+  /// One state for the whole map, completed when its last chunk arrives.
   template <class F, class S, class E>
-  AsyncResult<std::vector<detail::stored_result_t<F>>> gather_chunks(Chunks chunks, ResultCallbacks<S, E> callbacks) {
+  AsyncResult<std::vector<detail::stored_result_t<F>>> gather_chunks(F fn, detail::Chunks chunks,
+                                                                     ResultCallbacks<S, E> callbacks) {
     using R = detail::stored_result_t<F>;
+    const std::string& name = detail::task_name(fn);
     auto state = std::make_shared<detail::SharedState<std::vector<R>>>();
     attach(state, std::move(callbacks));
     if (chunks.payloads.empty()) {
@@ -427,31 +409,17 @@ class ProcessPool {
       return AsyncResult<std::vector<R>>(state);
     }
     auto gather = std::make_shared<detail::MapGather<R>>(state, chunks.items, chunks.payloads.size());
-    std::vector<detail::PoolCore::Job> jobs;
-    jobs.reserve(chunks.payloads.size());
-    std::size_t offset = 0;
-    for (std::size_t i = 0; i < chunks.payloads.size(); ++i) {
-      jobs.push_back({detail::TaskKind::chunk, chunks.name, std::move(chunks.payloads[i]),
-                      std::make_shared<typename detail::MapGather<R>::Chunk>(gather, offset)});
-      offset += chunks.sizes[i];
-    }
-    core_.submit_many(std::move(jobs));
+    detail::submit_chunks(core_, name, std::move(chunks), [&](std::size_t offset) {
+      return std::make_shared<typename detail::MapGather<R>::Chunk>(gather, offset);
+    });
     return AsyncResult<std::vector<R>>(state);
   }
 
+  /// One state per chunk, for the imap iterators.
   template <class F>
-  std::vector<std::shared_ptr<detail::SharedState<std::vector<detail::stored_result_t<F>>>>> submit_chunks(
-      Chunks chunks) {
-    using R = detail::stored_result_t<F>;
-    std::vector<std::shared_ptr<detail::SharedState<std::vector<R>>>> states;
-    std::vector<detail::PoolCore::Job> jobs;
-    for (auto& payload : chunks.payloads) {
-      auto [state, completion] = detail::make_task_state<std::vector<R>>(&detail::decode_chunk_results<R>);
-      states.push_back(state);
-      jobs.push_back({detail::TaskKind::chunk, chunks.name, std::move(payload), std::move(completion)});
-    }
-    core_.submit_many(std::move(jobs));
-    return states;
+  IMapIterator<detail::stored_result_t<F>> imap_chunks(F fn, detail::Chunks chunks, bool ordered) {
+    return IMapIterator<detail::stored_result_t<F>>(
+        detail::submit_chunk_states<detail::stored_result_t<F>>(core_, detail::task_name(fn), std::move(chunks)), ordered);
   }
 
   detail::PoolCore core_;

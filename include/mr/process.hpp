@@ -27,7 +27,7 @@ class Process {
   /// Prepares `fn(args...)`; nothing runs until start(). UsageError if fn is not registered.
   template <class F, class... Args>
     requires TaskCallableWith<F, Args...> && std::is_same_v<task_result_t<F>, R>
-  explicit Process(F fn, const Args&... args) : name_(detail::task_name_of(detail::function_key(fn))) {
+  explicit Process(F fn, const Args&... args) : name_(detail::task_name(fn)) {
     detail::encode_call_args<detail::params_tuple_t<F>>(payload_, args...);
   }
   /// Joins (waits for the task) if started and not joined.

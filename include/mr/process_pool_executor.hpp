@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <ranges>
 #include <string>
 #include <utility>
@@ -74,9 +73,9 @@ class ProcessPoolExecutor {
   MapResults<detail::stored_result_t<F>> map(F task, const Inputs& inputs, const MapOptions& options = {}) {
     detail::check_map_options(options);
     using R = detail::stored_result_t<F>;
-    const std::string& name = name_of(task);
-    std::vector<detail::PoolCore::Job> jobs;
+    const std::string& name = detail::task_name(task);
     if (options.chunksize == 1) {
+      std::vector<detail::PoolCore::Job> jobs;
       std::vector<Future<R>> futures;
       for (const auto& input : inputs) {
         detail::Bytes payload;
@@ -88,20 +87,11 @@ class ProcessPoolExecutor {
       core().submit_many(std::move(jobs));
       return MapResults<R>(std::move(futures), options.timeout);
     }
-    auto chunks = detail::make_chunks(inputs, options.chunksize, [](detail::Bytes& out, const auto& input) {
-      detail::encode_call_args<detail::params_tuple_t<F>>(out, input);
-    });
+    detail::Chunks chunks = detail::make_call_chunks<F>(inputs, options.chunksize);
+    const std::size_t items = chunks.items;
     std::vector<Future<std::vector<R>>> futures;
-    std::size_t items = 0;
-    for (auto& payload : chunks) {
-      std::uint64_t count = 0;
-      std::memcpy(&count, payload.data(), sizeof count);  // make_chunks' item-count header
-      items += count;
-      auto [state, completion] = detail::make_task_state<std::vector<R>>(&detail::decode_chunk_results<R>);
+    for (auto& state : detail::submit_chunk_states<R>(core(), name, std::move(chunks)))
       futures.emplace_back(std::move(state));
-      jobs.push_back({detail::TaskKind::chunk, name, std::move(payload), std::move(completion)});
-    }
-    core().submit_many(std::move(jobs));
     return MapResults<R>(std::move(futures), items, options.chunksize, options.timeout);
   }
 
@@ -121,11 +111,6 @@ class ProcessPoolExecutor {
       throw UsageError("ProcessPoolExecutor: max_workers " + std::to_string(max_workers) + " is too large");
     return static_cast<int>(max_workers);
   }
-  template <class F>
-  static const std::string& name_of(F task) {
-    return detail::task_name_of(detail::function_key(task));
-  }
-
   detail::PoolCore& core() { return pool_.core(); }
 
   template <class F, class... Args>
@@ -134,7 +119,7 @@ class ProcessPoolExecutor {
     detail::Bytes payload;
     detail::encode_call_args<detail::params_tuple_t<F>>(payload, args...);
     auto [state, completion] = detail::make_task_state<R>();
-    core().submit(detail::TaskKind::call, name_of(task), std::move(payload), std::move(completion), worker);
+    core().submit(detail::TaskKind::call, detail::task_name(task), std::move(payload), std::move(completion), worker);
     return Future<R>(std::move(state));
   }
 

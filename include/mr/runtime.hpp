@@ -19,7 +19,9 @@ class Runtime {
  public:
   /// Initialises MPI with MPI_THREAD_MULTIPLE (or adopts an MPI already initialised by
   /// the caller) and installs a terminate handler that aborts the whole MPI job on an
-  /// uncaught exception, so other ranks never wait forever for a dead one.
+  /// uncaught exception, so other ranks never wait forever for a dead one. MPI errors on
+  /// MPI_COMM_WORLD and MPI_COMM_SELF are returned rather than fatal (MPI_ERRORS_RETURN,
+  /// unless the caller installed a handler of its own), so mr reports them as mr::MpiError.
   Runtime(int argc, char** argv);
   ~Runtime();
   Runtime(const Runtime&) = delete;

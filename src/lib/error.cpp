@@ -32,9 +32,27 @@ MpiError::MpiError(std::string routine, int code)
       code_(code),
       error_class_(error_class_of(code)) {}
 
-RemoteError::RemoteError(std::string type_name, std::string remote_message)
+RemoteError::RemoteError(std::string type_name, std::string remote_message, ErrorCode code)
     : Error(type_name + ": " + remote_message),
       type_name_(std::move(type_name)),
-      remote_message_(std::move(remote_message)) {}
+      remote_message_(std::move(remote_message)),
+      code_(code) {}
+
+ErrorCode error_code_of(const std::exception& error) noexcept {
+  if (const auto* remote = dynamic_cast<const RemoteError*>(&error)) return remote->code();
+  if (dynamic_cast<const MpiError*>(&error) != nullptr) return ErrorCode::mpi;
+  if (dynamic_cast<const InputError*>(&error) != nullptr) return ErrorCode::input;
+  if (dynamic_cast<const UsageError*>(&error) != nullptr) return ErrorCode::usage;
+  if (dynamic_cast<const BrokenPool*>(&error) != nullptr) return ErrorCode::broken_pool;
+  if (dynamic_cast<const TimeoutError*>(&error) != nullptr) return ErrorCode::timeout;
+  if (dynamic_cast<const CancelledError*>(&error) != nullptr) return ErrorCode::cancelled;
+  if (dynamic_cast<const StateError*>(&error) != nullptr) return ErrorCode::state;
+  return ErrorCode::generic;
+}
+
+void rethrow_as_local(const RemoteError& error) {
+  if (error.code() == ErrorCode::input) throw InputError(error.remote_message());
+  throw error;
+}
 
 }  // namespace mr

@@ -42,6 +42,23 @@ void prefer_ob1_without_launcher() {
   setenv("OMPI_MCA_pml", "ob1", 0);
 }
 
+/// mr reports a failed MPI call as mr::MpiError naming the routine (MR_MPI_CALL), so that it
+/// can be caught, agreed on by every rank, or at least printed before the terminate handler
+/// ends the job. Under MPI's default, MPI_ERRORS_ARE_FATAL, MPI aborts inside the call and
+/// no MpiError is ever thrown. Communicators duplicated from these inherit the handler; the
+/// pool sets it on the ones it creates by spawning. SELF as well as WORLD: MPI 4 raises
+/// errors that belong to no communicator on SELF, MPI 3 on WORLD. A handler the program
+/// installed before handing MPI to mr is left alone.
+void return_mpi_errors() {
+  for (MPI_Comm comm : {MPI_COMM_WORLD, MPI_COMM_SELF}) {
+    MPI_Errhandler current = MPI_ERRHANDLER_NULL;
+    MR_MPI_CALL(MPI_Comm_get_errhandler, comm, &current);
+    const bool is_default = current == MPI_ERRORS_ARE_FATAL;
+    MR_MPI_CALL(MPI_Errhandler_free, &current);
+    if (is_default) MR_MPI_CALL(MPI_Comm_set_errhandler, comm, MPI_ERRORS_RETURN);
+  }
+}
+
 }  // namespace
 
 Runtime::Runtime(int argc, char** argv) {
@@ -55,6 +72,7 @@ Runtime::Runtime(int argc, char** argv) {
     owns_mpi_ = true;
   }
   std::set_terminate(abort_job_on_uncaught_exception);
+  return_mpi_errors();
   MR_MPI_CALL(MPI_Comm_rank, MPI_COMM_WORLD, &rank_);
   MR_MPI_CALL(MPI_Comm_size, MPI_COMM_WORLD, &size_);
 

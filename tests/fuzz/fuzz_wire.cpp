@@ -80,7 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       expect_clean([&] {
         const auto info = decode_error(in);
         const auto again = decode_error(encode_error(info));
-        MR_FUZZ_CHECK(again.type_name == info.type_name && again.message == info.message);
+        MR_FUZZ_CHECK(again.code == info.code && again.type_name == info.type_name && again.message == info.message);
       });
       break;
     case 3:

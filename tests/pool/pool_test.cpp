@@ -41,6 +41,9 @@ long fail_if_odd(long n) {
 }
 MR_TASK(fail_if_odd);
 
+long fail_on_input(long n) { throw mr::InputError("input " + std::to_string(n) + ": malformed line"); }
+MR_TASK(fail_on_input);
+
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 MR_TASK(sleep_ms);
 
@@ -156,6 +159,35 @@ TEST(ProcessPool, ExceptionsBecomeRemoteErrorsAndThePoolKeepsWorking) {
   EXPECT_EQ(pool.apply(fail_if_odd, 8L), 8L);  // reuse after errors
 }
 
+TEST(ProcessPool, RemoteErrorsCarryTheCodeOfTheirClass) {
+  mr::ProcessPool pool(1);
+  try {
+    pool.apply(fail_on_input, 7L);
+    FAIL() << "expected RemoteError";
+  } catch (const mr::RemoteError& e) {
+    EXPECT_EQ(e.code(), mr::ErrorCode::input);
+    EXPECT_EQ(e.type_name(), "mr::InputError");
+    try {
+      mr::rethrow_as_local(e);
+    } catch (const mr::InputError& local) {
+      EXPECT_STREQ(local.what(), "input 7: malformed line");
+    }
+  }
+  try {
+    pool.apply(fail_if_odd, 3L);
+    FAIL() << "expected RemoteError";
+  } catch (const mr::RemoteError& e) {
+    EXPECT_EQ(e.code(), mr::ErrorCode::generic);
+  }
+  // Chunked maps carry it too.
+  try {
+    pool.map(fail_on_input, std::vector<long>{1, 2}, 2);
+    FAIL() << "expected RemoteError";
+  } catch (const mr::RemoteError& e) {
+    EXPECT_EQ(e.code(), mr::ErrorCode::input);
+  }
+}
+
 TEST(ProcessPool, UnregisteredFunctionsAndNestedPoolsAreClearErrors) {
   mr::ProcessPool pool(1);
   try {
@@ -169,6 +201,7 @@ TEST(ProcessPool, UnregisteredFunctionsAndNestedPoolsAreClearErrors) {
     FAIL() << "expected RemoteError";
   } catch (const mr::RemoteError& e) {
     EXPECT_EQ(e.type_name(), "mr::UsageError");
+    EXPECT_EQ(e.code(), mr::ErrorCode::usage);
     EXPECT_NE(e.remote_message().find("inside a pool worker"), std::string::npos) << e.what();
   }
   auto raw = pool.core().submit_raw("no_such_task", {});

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "mr/detail/pool_tasks.hpp"
+#include "mr/detail/registry.hpp"
 #include "mr/detail/wire.hpp"
 #include "mr/task.hpp"
 
@@ -90,6 +92,54 @@ TEST(PoolWire, TaskAndResultBatchesRoundTrip) {
   EXPECT_THROW(decode_results(bad_status), WireError);
 }
 
+TEST(PoolWire, ErrorsCarryTheirCode) {
+  for (auto code : {mr::ErrorCode::generic, mr::ErrorCode::mpi, mr::ErrorCode::input, mr::ErrorCode::usage,
+                    mr::ErrorCode::broken_pool, mr::ErrorCode::timeout, mr::ErrorCode::cancelled,
+                    mr::ErrorCode::state}) {
+    const RemoteErrorInfo info = decode_error(encode_error({"mr::InputError", "f.txt: cannot open", code}));
+    EXPECT_EQ(info.code, code);
+    EXPECT_EQ(info.type_name, "mr::InputError");
+    EXPECT_EQ(info.message, "f.txt: cannot open");
+  }
+  Bytes unknown = encode_error({"t", "m", mr::ErrorCode::input});
+  unknown[0] = 100;  // the code comes first
+  EXPECT_THROW(decode_error(unknown), WireError);
+}
+
+TEST(PoolWire, TheCodeComesFromTheThrownType) {
+  const auto describe = [](auto thrown) {
+    try {
+      throw thrown;
+    } catch (...) {
+      return describe_current_exception();
+    }
+  };
+  EXPECT_EQ(describe(mr::InputError("bad line")).code, mr::ErrorCode::input);
+  EXPECT_EQ(describe(mr::UsageError("no")).code, mr::ErrorCode::usage);
+  EXPECT_EQ(describe(mr::MpiError("MPI_Send", 1)).code, mr::ErrorCode::mpi);
+  EXPECT_EQ(describe(mr::Error("plain")).code, mr::ErrorCode::generic);
+  EXPECT_EQ(describe(std::runtime_error("std")).code, mr::ErrorCode::generic);
+  EXPECT_EQ(describe(42).code, mr::ErrorCode::generic);
+  // A nested pool's error keeps the original code, not the wrapper's.
+  const RemoteErrorInfo nested = describe(mr::RemoteError("mr::InputError", "bad line", mr::ErrorCode::input));
+  EXPECT_EQ(nested.code, mr::ErrorCode::input);
+  EXPECT_EQ(nested.type_name, "mr::InputError");
+}
+
+TEST(PoolWire, RethrowAsLocalTurnsInputErrorsIntoInputErrors) {
+  try {
+    mr::rethrow_as_local(mr::RemoteError("mr::InputError", "f.txt:3: bad line", mr::ErrorCode::input));
+  } catch (const mr::InputError& e) {
+    EXPECT_STREQ(e.what(), "f.txt:3: bad line");
+  }
+  try {
+    mr::rethrow_as_local(mr::RemoteError("std::invalid_argument", "odd", mr::ErrorCode::generic));
+  } catch (const mr::RemoteError& e) {
+    EXPECT_EQ(e.code(), mr::ErrorCode::generic);
+    EXPECT_EQ(e.remote_message(), "odd");
+  }
+}
+
 TEST(PoolWire, RegistryInvokesByNameAndConvertsArguments) {
   Invoker invoke = Registry::instance().find("twice");
   ASSERT_NE(invoke, nullptr);
@@ -121,8 +171,10 @@ TEST(PoolWire, ChunksFollowPythonsChunksizeHeuristic) {
   EXPECT_EQ(default_chunksize(0, 2), 1u);
   const std::vector<long> inputs{1, 2, 3, 4, 5};
   const auto chunks = make_chunks(inputs, 2, [](Bytes& out, long v) { Encoder(out).value(v); });
-  ASSERT_EQ(chunks.size(), 3u);
-  const auto items = decode_chunk(chunks[2]);
+  ASSERT_EQ(chunks.payloads.size(), 3u);
+  EXPECT_EQ(chunks.offsets, (std::vector<std::size_t>{0, 2, 4}));
+  EXPECT_EQ(chunks.items, 5u);
+  const auto items = decode_chunk(chunks.payloads[2]);
   ASSERT_EQ(items.size(), 1u);
   EXPECT_EQ(decode_value<long>(items[0]), 5L);
 }

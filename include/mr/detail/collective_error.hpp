@@ -15,12 +15,8 @@ namespace mr::detail {
 /// then agrees with every rank of `comm`: if any rank failed, rethrows on all ranks the
 /// failure of the lowest failing rank as an exception of the same mr type
 /// (InputError, UsageError, or Error for anything else). Collective; ranks that arrive
-/// early wait sleeping (non-blocking allreduce polled with backoff), not spinning.
+/// early wait sleeping (non-blocking allreduce and wait_sleeping()), not spinning.
 void agree_on_error(MPI_Comm comm, const std::function<void()>& phase);
-
-/// Completes `request`, polling with a growing sleep (20 us .. 2 ms) instead of spinning:
-/// for waits that may be long (another rank reading or writing), on oversubscribed cores.
-void wait_sleeping(MPI_Request& request);
 
 /// As agree_on_error() for an error this rank already caught (null: no error).
 void agree_on_error(MPI_Comm comm, std::exception_ptr local_error);

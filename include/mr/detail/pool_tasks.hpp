@@ -6,10 +6,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "mr/detail/pool_core.hpp"
@@ -21,6 +23,12 @@ template <class F>
 using params_tuple_t = typename function_traits<std::decay_t<F>>::args;
 template <class F>
 using stored_result_t = typename function_traits<std::decay_t<F>>::stored_result;
+
+/// The registered name of task `fn`; UsageError if it is not registered.
+template <class F>
+const std::string& task_name(F fn) {
+  return task_name_of(function_key(fn));
+}
 
 /// Encodes `args` converted to the parameter types in ParamsTuple (so 1 and 1L encode alike).
 template <class ParamsTuple, class... Args>
@@ -67,25 +75,82 @@ inline std::size_t default_chunksize(std::size_t items, int workers) {
   return chunk + (items % per != 0 ? 1 : 0);
 }
 
-/// Splits `inputs` into chunk jobs; `encode_item(out, input)` encodes one call's arguments.
+/// A map's inputs cut into chunk tasks (TaskKind::chunk): each payload is a u64 call count
+/// followed by that many append_chunk_item() calls.
+struct Chunks {
+  std::vector<Bytes> payloads;
+  /// Index of each chunk's first input: where its results go.
+  std::vector<std::size_t> offsets;
+  /// Inputs in all chunks.
+  std::size_t items = 0;
+};
+
+/// Cuts `inputs` into chunks of `chunksize` calls; `encode_item(out, input)` encodes one
+/// call's arguments.
 template <class Range, class EncodeItem>
-std::vector<Bytes> make_chunks(const Range& inputs, std::size_t chunksize, EncodeItem&& encode_item) {
-  std::vector<Bytes> chunks;
+Chunks make_chunks(const Range& inputs, std::size_t chunksize, EncodeItem&& encode_item) {
+  Chunks chunks;
   Bytes current;
   std::uint64_t in_current = 0;
   auto close_chunk = [&] {
     std::memcpy(current.data(), &in_current, sizeof(in_current));
-    chunks.push_back(std::move(current));
+    chunks.payloads.push_back(std::move(current));
     current = Bytes();
     in_current = 0;
   };
   for (const auto& input : inputs) {
-    if (in_current == 0) Encoder(current).u64(0);
+    if (in_current == 0) {
+      Encoder(current).u64(0);
+      chunks.offsets.push_back(chunks.items);
+    }
     append_chunk_item(current, [&](Bytes& out) { encode_item(out, input); });
+    ++chunks.items;
     if (++in_current == chunksize) close_chunk();
   }
   if (in_current != 0) close_chunk();
   return chunks;
+}
+
+/// Chunks of calls `fn(input)` (map, imap).
+template <class F, class Range>
+Chunks make_call_chunks(const Range& inputs, std::size_t chunksize) {
+  return make_chunks(inputs, chunksize, [](Bytes& out, const auto& input) {
+    encode_call_args<params_tuple_t<F>>(out, input);
+  });
+}
+
+/// Chunks of calls `fn(args...)`, one per tuple of `inputs` (starmap).
+template <class F, class Range>
+Chunks make_star_chunks(const Range& inputs, std::size_t chunksize) {
+  return make_chunks(inputs, chunksize, [](Bytes& out, const auto& input) {
+    std::apply([&](const auto&... args) { encode_call_args<params_tuple_t<F>>(out, args...); }, input);
+  });
+}
+
+/// Submits every chunk as one task `name`, under one lock; the chunk starting at input
+/// `offset` completes through `make_completion(offset)`. The one path by which chunked maps
+/// (ProcessPool's map/starmap/imap, ProcessPoolExecutor::map) reach the pool.
+template <class MakeCompletion>
+void submit_chunks(PoolCore& core, const std::string& name, Chunks chunks, MakeCompletion&& make_completion) {
+  std::vector<PoolCore::Job> jobs;
+  jobs.reserve(chunks.payloads.size());
+  for (std::size_t i = 0; i < chunks.payloads.size(); ++i)
+    jobs.push_back({TaskKind::chunk, name, std::move(chunks.payloads[i]), make_completion(chunks.offsets[i])});
+  core.submit_many(std::move(jobs));
+}
+
+/// submit_chunks() with a result state of its own for each chunk, in input order.
+template <class R>
+std::vector<std::shared_ptr<SharedState<std::vector<R>>>> submit_chunk_states(PoolCore& core, const std::string& name,
+                                                                              Chunks chunks) {
+  std::vector<std::shared_ptr<SharedState<std::vector<R>>>> states;
+  states.reserve(chunks.payloads.size());
+  submit_chunks(core, name, std::move(chunks), [&](std::size_t) {
+    auto [state, completion] = make_task_state<std::vector<R>>(&decode_chunk_results<R>);
+    states.push_back(std::move(state));
+    return std::move(completion);
+  });
+  return states;
 }
 
 /// Gathers chunk results into one vector, completing `state` when the last chunk arrives

@@ -298,6 +298,8 @@ struct ResultMessage {
 struct RemoteErrorInfo {
   std::string type_name;
   std::string message;
+  /// The class of the error (from the thrown exception's dynamic type), for programs.
+  ErrorCode code = ErrorCode::generic;
 };
 
 struct PoolConfig {

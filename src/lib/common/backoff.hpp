@@ -3,7 +3,9 @@
 /// window after the last activity so a busy pool answers in microseconds, then sleep with
 /// exponentially growing naps up to ~1 ms, and after a longer quiet spell up to 5 ms, so an
 /// idle pool costs well under 1% of a core while a lull between bursts stays cheap to leave.
+/// wait_sleeping() is the same mechanism for one MPI request, with no spinning at all.
 
+#include <mpi.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -53,5 +55,10 @@ class Backoff {
   Clock::time_point last_activity_;
   std::chrono::microseconds sleep_;
 };
+
+/// Completes `request`, polling with a growing sleep (20 us .. 2 ms) and never spinning: for
+/// waits that may be long (another rank reading or writing) on oversubscribed cores, where a
+/// blocking MPI_Wait would spin and take the core from the rank being waited for.
+void wait_sleeping(MPI_Request& request);
 
 }  // namespace mr::detail

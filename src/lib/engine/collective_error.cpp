@@ -1,46 +1,24 @@
 #include "mr/detail/collective_error.hpp"
 
-#include <algorithm>
-#include <chrono>
 #include <string>
-#include <thread>
 
+#include "common/backoff.hpp"
 #include "mr/detail/mpi_check.hpp"
 #include "mr/error.hpp"
 
 namespace mr::detail {
-namespace {
-
-enum class ErrorKind : int { Input = 1, Usage = 2, Other = 3 };
-
-}  // namespace
-
-void wait_sleeping(MPI_Request& request) {
-  auto pause = std::chrono::microseconds(20);
-  for (int done = 0;;) {
-    MR_MPI_CALL(MPI_Test, &request, &done, MPI_STATUS_IGNORE);
-    if (done) return;
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(2000));
-  }
-}
 
 void agree_on_error(MPI_Comm comm, std::exception_ptr local_error) {
   int rank = 0, size = 1;
   MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
   MR_MPI_CALL(MPI_Comm_size, comm, &size);
-  ErrorKind kind = ErrorKind::Other;
+  ErrorCode code = ErrorCode::generic;
   std::string message;
   if (local_error) {
     try {
       std::rethrow_exception(local_error);
-    } catch (const InputError& e) {
-      kind = ErrorKind::Input;
-      message = e.what();
-    } catch (const UsageError& e) {
-      kind = ErrorKind::Usage;
-      message = e.what();
     } catch (const std::exception& e) {
+      code = error_code_of(e);
       message = e.what();
     } catch (...) {
       message = "unknown error";
@@ -55,15 +33,17 @@ void agree_on_error(MPI_Comm comm, std::exception_ptr local_error) {
   MR_MPI_CALL(MPI_Iallreduce, &mine, &lowest, 1, MPI_INT, MPI_MIN, comm, &request);
   wait_sleeping(request);
   if (lowest == size) return;
-  int header[2] = {static_cast<int>(kind), static_cast<int>(message.size())};
+  int header[2] = {static_cast<int>(code), static_cast<int>(message.size())};
   MR_MPI_CALL(MPI_Bcast, header, 2, MPI_INT, lowest, comm);
   message.resize(static_cast<std::size_t>(header[1]));
   MR_MPI_CALL(MPI_Bcast, message.data(), header[1], MPI_CHAR, lowest, comm);
   if (rank == lowest) std::rethrow_exception(local_error);
-  switch (static_cast<ErrorKind>(header[0])) {
-    case ErrorKind::Input: throw InputError(message);
-    case ErrorKind::Usage: throw UsageError(message);
-    case ErrorKind::Other: break;
+  // Input and usage errors keep their class on every rank (callers and the program's exit
+  // status tell them apart); anything else is an mr::Error with the failing rank's message.
+  switch (static_cast<ErrorCode>(header[0])) {
+    case ErrorCode::input: throw InputError(message);
+    case ErrorCode::usage: throw UsageError(message);
+    default: break;
   }
   throw Error(message);
 }

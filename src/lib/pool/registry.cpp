@@ -76,9 +76,11 @@ RemoteErrorInfo describe_current_exception() {
     throw;
   } catch (const RemoteError& e) {
     // A nested pool's RemoteError: report the original exception, not the wrapper.
+    info.code = e.code();
     info.type_name = e.type_name();
     info.message = e.remote_message();
   } catch (const std::exception& e) {
+    info.code = error_code_of(e);
     info.message = e.what();
   } catch (...) {
     info.message = "(exception not derived from std::exception)";

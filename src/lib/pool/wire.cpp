@@ -26,6 +26,8 @@ void append_result(Bytes& out, const ResultMessage& result) {
 
 namespace {
 
+constexpr ErrorCode kLastErrorCode = ErrorCode::state;
+
 std::uint32_t batch_count(Decoder& decoder, std::size_t min_entry_size) {
   const auto count = decoder.raw<std::uint32_t>();
   if (count > decoder.remaining() / min_entry_size)
@@ -75,6 +77,7 @@ std::vector<ResultMessage> decode_results(std::string_view in) {
 Bytes encode_error(const RemoteErrorInfo& info) {
   Bytes out;
   Encoder encoder(out);
+  encoder.raw(static_cast<std::uint8_t>(info.code));
   encoder.bytes(info.type_name);
   encoder.bytes(info.message);
   return out;
@@ -83,6 +86,11 @@ Bytes encode_error(const RemoteErrorInfo& info) {
 RemoteErrorInfo decode_error(std::string_view in) {
   Decoder decoder(in);
   RemoteErrorInfo info;
+  const auto code = decoder.raw<std::uint8_t>();
+  // Both ends run the same executable, so an unknown code is corruption, not a newer peer.
+  if (code > static_cast<std::uint8_t>(kLastErrorCode))
+    throw WireError("mr: malformed pool message: unknown error code " + std::to_string(code));
+  info.code = static_cast<ErrorCode>(code);
   info.type_name = decoder.bytes();
   info.message = decoder.bytes();
   expect_end(decoder);

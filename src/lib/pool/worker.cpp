@@ -20,7 +20,7 @@
 
 namespace mr::detail {
 
-std::string this_host();  // pool_core.cpp
+std::string this_host();  // pool_spawn.cpp
 
 namespace {
 

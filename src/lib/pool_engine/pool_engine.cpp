@@ -219,9 +219,7 @@ PoolJobOutput run_pool_job(const std::function<ProcessPoolExecutor&()>& get_exec
     try {
       std::rethrow_exception(error);
     } catch (const RemoteError& e) {
-      if (e.type_name().find("InputError") != std::string::npos || e.type_name().find("RecordError") != std::string::npos)
-        throw InputError(e.remote_message());
-      throw;
+      rethrow_as_local(e);
     }
   }
   return output;

@@ -8,6 +8,7 @@
 #include <climits>
 #include <memory>
 
+#include "common/backoff.hpp"
 #include "mr/detail/collective_error.hpp"
 #include "engine/input.hpp"
 #include "mr/detail/mpi_check.hpp"
