@@ -228,7 +228,9 @@ class FlatTable {
   template <class Value>
   MR_HOT_INLINE void add(std::string_view key, std::uint64_t hash, Value&& value) {
     add_where(key, hash, std::forward<Value>(value),
-              [&](const Slot& slot) { return bytes_equal(key_data(slot), key.data(), key.size()); });
+              [&](const Slot& slot) __attribute__((always_inline)) {
+                return bytes_equal(key_data(slot), key.data(), key.size());
+              });
   }
   template <class Value>
   MR_HOT_INLINE void add(std::string_view key, Value&& value) {
@@ -243,7 +245,7 @@ class FlatTable {
       add(key, hash, std::forward<Value>(value));
       return;
     }
-    add_where(key, hash, std::forward<Value>(value), [&](const Slot& slot) {
+    add_where(key, hash, std::forward<Value>(value), [&](const Slot& slot) __attribute__((always_inline)) {
       std::uint32_t inline_hi;
       std::memcpy(&inline_hi, slot.key + 8, sizeof inline_hi);
       return hash_detail::load64(slot.key) == words.lo && inline_hi == static_cast<std::uint32_t>(words.hi);
