@@ -15,6 +15,7 @@
 #include "mr/detail/collective_error.hpp"
 #include "mr/detail/shuffle.hpp"
 #include "mr/mr.hpp"
+#include "shared_dir.hpp"
 
 using namespace mr::detail;
 namespace fs = std::filesystem;
@@ -23,30 +24,12 @@ namespace {
 
 boost::mpi::communicator world() { return {}; }
 
-/// A per-run temp directory made by rank 0 and shared with every rank.
-class SharedDir {
+/// The shared test directory, plus gzip files.
+class SharedDir : public mr_test::SharedDir {
  public:
-  SharedDir() {
-    std::string path;
-    if (world().rank() == 0) {
-      path = (fs::temp_directory_path() / ("mr_engine_mpi_" + std::to_string(::getpid()))).string();
-      fs::create_directories(path);
-    }
-    boost::mpi::broadcast(world(), path, 0);
-    path_ = path;
-  }
-  ~SharedDir() {
-    world().barrier();
-    if (world().rank() == 0) fs::remove_all(path_);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    const auto file = (path_ / name).string();
-    if (world().rank() == 0) std::ofstream(file, std::ios::binary) << text;
-    world().barrier();
-    return file;
-  }
+  SharedDir() : mr_test::SharedDir("mr_engine_mpi_") {}
   std::string write_gz(const std::string& name, const std::string& text) const {
-    const auto file = (path_ / name).string();
+    const auto file = (path() / name).string();
     if (world().rank() == 0) {
       gzFile gz = gzopen(file.c_str(), "wb");
       gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
@@ -55,10 +38,6 @@ class SharedDir {
     world().barrier();
     return file;
   }
-  fs::path path() const { return path_; }
-
- private:
-  fs::path path_;
 };
 
 const std::string four_lines = "I know what I know\nI know that I know\nI don't know much\nThey don't know much\n";

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fuzz_check.hpp"
+#include "mr/detail/records.hpp"
 #include "mr/detail/tokenize.hpp"
 
 namespace {

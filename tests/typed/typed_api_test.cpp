@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "shared_dir.hpp"
 #include "typed_jobs.hpp"
 
 namespace fs = std::filesystem;
@@ -19,33 +20,7 @@ namespace {
 
 boost::mpi::communicator world() { return {}; }
 
-/// Files made by rank 0 in a per-run directory shared with every rank.
-class SharedDir {
- public:
-  SharedDir() {
-    std::string path;
-    if (world().rank() == 0) {
-      path = (fs::temp_directory_path() / ("mr_typed_" + std::to_string(::getpid()))).string();
-      fs::create_directories(path);
-    }
-    boost::mpi::broadcast(world(), path, 0);
-    path_ = path;
-  }
-  ~SharedDir() {
-    world().barrier();
-    if (world().rank() == 0) fs::remove_all(path_);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    const auto file = (path_ / name).string();
-    if (world().rank() == 0) std::ofstream(file, std::ios::binary) << text;
-    world().barrier();
-    return file;
-  }
-  fs::path path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using SharedDir = mr_test::SharedDir;
 
 /// On rank 0: result == expected; elsewhere: the result is empty.
 template <class Map>
