@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <cstring>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -91,7 +93,7 @@ class Distributed {
   /// The `k` entries with the largest values (ties: smaller key first) on `root`, merged
   /// from each rank's own top k: no rank sends more than k entries. Collective.
   std::vector<std::pair<K, V>> top(std::size_t k, int root = 0) const {
-    auto local = top_of(entries(), k);
+    auto local = local_top(k);
     detail::Bytes mine;
     detail::Bytes key;
     for (const auto& [kk, v] : local) detail::append_entry(mine, detail::key_bytes<K>(kk, key), v);
@@ -101,6 +103,31 @@ class Distributed {
         all.emplace_back(detail::decode_key<K>(bytes), std::move(value));
       });
     return top_of(std::move(all), k);
+  }
+
+  /// The values of `keys` on `root` (std::nullopt where absent; empty elsewhere), each
+  /// looked up by the rank that owns it: nothing else moves. Collective.
+  std::vector<std::optional<V>> lookup(const std::vector<K>& keys, int root = 0) const {
+    int rank = 0, size = 1;
+    MR_MPI_CALL(MPI_Comm_rank, comm_, &rank);
+    MR_MPI_CALL(MPI_Comm_size, comm_, &size);
+    detail::Bytes found, scratch;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const std::string_view bytes = detail::key_bytes<K>(keys[i], scratch);
+      if (detail::owner_of(detail::hash_bytes(bytes), size) != rank) continue;
+      if (const V* value = table_.find(bytes)) {
+        const auto index = static_cast<std::uint64_t>(i);  // the entry's key: the query's index
+        detail::append_entry(found, std::string_view(reinterpret_cast<const char*>(&index), sizeof index), *value);
+      }
+    }
+    std::vector<std::optional<V>> out(rank == root ? keys.size() : 0);
+    for (const auto& buffer : detail::gatherv_bytes(comm_, found, root))
+      detail::for_each_entry<V>(buffer, [&](std::string_view index, V&& value) {
+        std::uint64_t i = 0;
+        if (index.size() == sizeof i) std::memcpy(&i, index.data(), sizeof i);
+        if (i < out.size()) out[i] = std::move(value);
+      });
+    return out;
   }
 
   /// Writes `key TAB value` lines (operator<<), ordered by key, to `path` on `root`, through
@@ -122,6 +149,28 @@ class Distributed {
   Table& table() noexcept { return table_; }
 
  private:
+  /// This rank's top k. String keys order as their bytes, so they are ranked as views and
+  /// only the k winners are copied; other keys are decoded to be compared with their <.
+  std::vector<std::pair<K, V>> local_top(std::size_t k) const {
+    if constexpr (std::same_as<K, std::string>) {
+      std::vector<std::pair<std::string_view, const V*>> views;
+      views.reserve(table_.size());
+      table_.for_each([&](std::string_view key, std::uint64_t, const V& value) { views.emplace_back(key, &value); });
+      const std::size_t n = std::min(k, views.size());
+      std::partial_sort(views.begin(), views.begin() + static_cast<std::ptrdiff_t>(n), views.end(),
+                        [](const auto& a, const auto& b) {
+                          if (*b.second < *a.second) return true;
+                          if (*a.second < *b.second) return false;
+                          return a.first < b.first;
+                        });
+      std::vector<std::pair<K, V>> out;
+      out.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) out.emplace_back(std::string(views[i].first), *views[i].second);
+      return out;
+    } else {
+      return top_of(entries(), k);
+    }
+  }
   std::vector<std::pair<K, V>> entries() const {
     std::vector<std::pair<K, V>> out;
     out.reserve(table_.size());

@@ -124,6 +124,17 @@ TEST(TypedApi, DistributedResultStaysWithItsOwners) {
     EXPECT_EQ(got.str(), want.str());
   }
   EXPECT_THROW(result.write((dir.path() / "no" / "dir" / "x.tsv").string()), mr::InputError);
+  // Lookups answered by each key's owner.
+  const auto some = *std::next(expected.begin(), static_cast<std::ptrdiff_t>(expected.size() / 2));
+  const auto found = result.lookup({some.first, "absent-key", expected.begin()->first});
+  if (world().rank() == 0) {
+    ASSERT_EQ(found.size(), 3u);
+    EXPECT_EQ(found[0], std::optional<long>(some.second));
+    EXPECT_EQ(found[1], std::nullopt);
+    EXPECT_EQ(found[2], std::optional<long>(expected.begin()->second));
+  } else {
+    EXPECT_TRUE(found.empty());
+  }
   const auto gathered = result.gather(0);
   if (world().rank() == 0) EXPECT_EQ(gathered, expected);
   else EXPECT_TRUE(gathered.empty());

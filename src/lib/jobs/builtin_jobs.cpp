@@ -82,19 +82,24 @@ class Progress {
 
 bool progress_wanted(const JobConfig& config) { return config.progress || ::isatty(STDERR_FILENO) == 1; }
 
-/// The summary, output file, --top and --query of a finished run (rank 0 / the parent).
-void finish(const JobConfig& config, const CountTable& table, const MapStats& stats, int processes,
-            const char* engine, std::chrono::steady_clock::time_point start, const Progress& progress) {
+JobSummary summary_of(const JobConfig& config, const MapStats& stats, std::uint64_t distinct_keys, int processes,
+                      const char* engine, std::chrono::steady_clock::time_point start) {
   JobSummary summary;
   summary.bytes = stats.bytes;
   summary.records = stats.records;
-  summary.distinct_keys = table.size();
+  summary.distinct_keys = distinct_keys;
   summary.ranks = processes;
   summary.engine = engine;
   summary.job = config.job;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+/// The output file, --top, --query and summary of a run whose whole table is here.
+void finish(const JobConfig& config, const CountTable& table, const MapStats& stats, int processes,
+            const char* engine, std::chrono::steady_clock::time_point start, const Progress& progress) {
   progress.end();
-  emit_result(config, table, summary);
+  emit_result(config, table, summary_of(config, stats, table.size(), processes, engine, start));
 }
 
 }  // namespace
@@ -108,10 +113,28 @@ void run_on_ranks(MPI_Comm comm, const JobConfig& config) {
   const boost::mpi::communicator world(comm, boost::mpi::comm_attach);
   with_job(config, [&](const auto& job) {
     auto result = map_reduce_distributed(world, config.inputs, job, progress.hooks(config));
-    progress.stage("shuffle");
+    const MapStats stats{result.stats().bytes, result.stats().records};
+    if (config.output.empty()) {
+      // --top and --query are answered where the keys live: each rank sends its own top K,
+      // each query's owner its count; no rank gathers the table.
+      progress.stage("top and queries");
+      const auto top = result.top(static_cast<std::size_t>(config.top));
+      const auto found = result.lookup(config.queries);
+      const std::uint64_t distinct = result.size();
+      agree_on_error(comm, [&] {
+        if (rank != 0) return;
+        std::vector<ResultEntry> entries;
+        for (const auto& [key, count] : top) entries.push_back({key, count});
+        std::vector<std::int64_t> counts;
+        for (const auto& count : found) counts.push_back(count.value_or(0));
+        progress.end();
+        emit_answers(config, entries, counts, summary_of(config, stats, distinct, size, "spmd", start));
+      });
+      return;
+    }
+    progress.stage("gather");
     CountTable table = result.gather_table(0);
     progress.stage("output");
-    const MapStats stats{result.stats().bytes, result.stats().records};
     agree_on_error(comm, [&] {
       if (rank == 0) finish(config, table, stats, size, "spmd", start, progress);
     });

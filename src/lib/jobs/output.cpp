@@ -79,12 +79,9 @@ void print_entries(std::FILE* out, const std::vector<ResultEntry>& entries, std:
   write_all(out, buffer, "stdout");
 }
 
-void print_queries(std::FILE* out, const CountTable& table, const std::vector<std::string>& queries) {
+void print_queries(std::FILE* out, const std::vector<std::string>& queries, const std::vector<std::int64_t>& counts) {
   std::string buffer;
-  for (const auto& query : queries) {
-    const std::int64_t* count = table.find(query);
-    append_line(buffer, query, count ? *count : 0);
-  }
+  for (std::size_t i = 0; i < queries.size(); ++i) append_line(buffer, queries[i], counts[i]);
   write_all(out, buffer, "stdout");
 }
 
@@ -120,9 +117,20 @@ void emit_result(const JobConfig& config, const CountTable& table, JobSummary su
   std::vector<ResultEntry> entries;
   if (!config.output.empty() || config.top > 0) entries = ordered_entries(table, needed);
   if (!config.output.empty()) write_result_file(config.output, entries);
-  if (config.top > 0) print_entries(stdout, entries, static_cast<std::size_t>(config.top));
-  print_queries(stdout, table, config.queries);
+  if (entries.size() > config.top) entries.resize(static_cast<std::size_t>(config.top));
+  std::vector<std::int64_t> counts;
+  for (const auto& query : config.queries) {
+    const std::int64_t* count = table.find(query);
+    counts.push_back(count ? *count : 0);
+  }
   summary.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  emit_answers(config, entries, counts, summary);
+}
+
+void emit_answers(const JobConfig& config, const std::vector<ResultEntry>& top, const std::vector<std::int64_t>& counts,
+                  const JobSummary& summary) {
+  print_entries(stdout, top, top.size());
+  print_queries(stdout, config.queries, counts);
   if (config.json) write_all(stdout, summary_json(summary) + "\n", "stdout");
   std::fflush(stdout);
   std::fprintf(stderr, "%s\n", summary_line(summary).c_str());

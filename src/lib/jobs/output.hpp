@@ -38,8 +38,8 @@ void write_result_file(const std::string& path, const std::vector<ResultEntry>& 
 /// Writes `key TAB count\n` for each of the first `count` entries to `out`.
 void print_entries(std::FILE* out, const std::vector<ResultEntry>& entries, std::size_t count);
 
-/// Writes `W TAB count\n` (0 when absent) for each query.
-void print_queries(std::FILE* out, const CountTable& table, const std::vector<std::string>& queries);
+/// Writes `W TAB count\n` for each query and its count (0 when absent).
+void print_queries(std::FILE* out, const std::vector<std::string>& queries, const std::vector<std::int64_t>& counts);
 
 /// Totals of a finished run.
 struct JobSummary {
@@ -64,5 +64,10 @@ std::string summary_json(const JobSummary& summary);
 /// output file, --top, --query, summary (text on stderr; JSON on stdout with --json).
 /// The time this takes (ordering, writing) is added to summary.seconds.
 void emit_result(const JobConfig& config, const CountTable& table, JobSummary summary);
+
+/// What a run without --output prints, from answers found without the whole table: the
+/// --top entries (in order, at most K), each query's count, the summary.
+void emit_answers(const JobConfig& config, const std::vector<ResultEntry>& top, const std::vector<std::int64_t>& counts,
+                  const JobSummary& summary);
 
 }  // namespace mr::detail
