@@ -3,7 +3,8 @@
 /// The same mr::Job on a process pool: the parent plans byte ranges of the inputs (the
 /// partitioner of the MPI engine), each map task maps one range in a worker into the table
 /// that worker keeps for the run (the in-mapper combiner), then one drain task per worker
-/// hands its table over and the tables are merged as a tree inside the pool.
+/// hands its table over and the tables are merged as a tree inside the pool. Workers also
+/// inflate the `.gz` inputs themselves, one task per file; only stdin goes through the parent.
 ///
 ///     const auto word_lengths = mr::make_job<int, long>("word_lengths", length_map, std::plus<>{});
 ///     MR_JOB(word_lengths);                       // namespace scope, like MR_TASK
@@ -51,10 +52,11 @@ struct ChunkStats {
   std::uint64_t records = 0;
 };
 
-/// The four tasks of a job on a pool, as registered function pointers.
+/// The five tasks of a job on a pool, as registered function pointers.
 struct PoolJobTasks {
   std::string job;
   ChunkStats (*map_range)(std::string job, PoolRunId run, std::string path, std::uint64_t begin, std::uint64_t end);
+  ChunkStats (*map_stream)(std::string job, PoolRunId run, std::string path);
   ChunkStats (*map_data)(std::string job, PoolRunId run, std::string name, std::uint64_t line_base,
                          std::string lines);
   Bytes (*drain)(std::string job, PoolRunId run);
@@ -93,6 +95,14 @@ struct JobTasks {
                               std::uint64_t end) {
     return map_into(name, run, [&](auto& map, auto& emit, MapStats& stats) {
       for_each_block_in_range(path, begin, end, [&](std::string_view lines, const BlockOrigin& origin) {
+        map_block(lines, origin, map, emit, stats);
+      });
+    });
+  }
+  /// A whole compressed file, inflated by the worker as a stream.
+  static ChunkStats map_stream(std::string name, PoolRunId run, std::string path) {
+    return map_into(name, run, [&](auto& map, auto& emit, MapStats& stats) {
+      for_each_stream_block(path, [&](std::string_view lines, const BlockOrigin& origin) {
         map_block(lines, origin, map, emit, stats);
       });
     });
@@ -145,11 +155,11 @@ struct JobTasks {
 
 template <class J>
 PoolJobTasks tasks_of(const J& job) {
-  return PoolJobTasks{job.name, &JobTasks<J>::map_range, &JobTasks<J>::map_data, &JobTasks<J>::drain,
-                      &JobTasks<J>::merge};
+  return PoolJobTasks{job.name, &JobTasks<J>::map_range, &JobTasks<J>::map_stream, &JobTasks<J>::map_data,
+                      &JobTasks<J>::drain, &JobTasks<J>::merge};
 }
 
-/// MR_JOB: registers the job's four tasks under "mr.job.<name>.*".
+/// MR_JOB: registers the job's five tasks under "mr.job.<name>.*".
 template <AnyJob J>
 bool register_job(const J& job) {
   check_map_function<J, std::string_view>();
@@ -157,6 +167,7 @@ bool register_job(const J& job) {
   const std::string base = std::string("mr.job.") + job.name;
   auto& registry = Registry::instance();
   registry.add(base + ".map_range", function_key(&JobTasks<J>::map_range), &invoke_task<&JobTasks<J>::map_range>);
+  registry.add(base + ".map_stream", function_key(&JobTasks<J>::map_stream), &invoke_task<&JobTasks<J>::map_stream>);
   registry.add(base + ".map_data", function_key(&JobTasks<J>::map_data), &invoke_task<&JobTasks<J>::map_data>);
   registry.add(base + ".drain", function_key(&JobTasks<J>::drain), &invoke_task<&JobTasks<J>::drain>);
   registry.add(base + ".merge", function_key(&JobTasks<J>::merge), &invoke_task<&JobTasks<J>::merge>);

@@ -191,6 +191,37 @@ def test_errors(r, work):
         expect_error(r, work, "unreadable file", r"locked\.txt: cannot open: Permission denied", locked)
 
 
+def test_gzip_shards(r, work):
+    """Compressed shards are inflated by the ranks they are assigned to (whole files, largest
+    first onto the least-loaded rank): more shards than ranks, fewer, an empty one, mixed with
+    a plain file and stdin; a corrupt shard and a bad line inside one are named."""
+    d = os.path.join(work, "shards")
+    os.makedirs(d, exist_ok=True)
+    lines = [b"w%d\t%d\t%d\t1" % (i % 97, 1900 + i % 50, i % 13 + 1) for i in range(6000)]
+    lines.sort()  # the published files are sorted by ngram
+    parts = [b"\n".join(lines[i::5]) + b"\n" for i in range(5)]
+    for i, part in enumerate(parts):
+        write(os.path.join(d, "part-%d.tsv.gz" % i), gzip.compress(part))
+    write(os.path.join(d, "empty.tsv.gz"), gzip.compress(b""))
+    plain = write(os.path.join(work, "plain.tsv"), b"zebra\t1999\t5\t1\nzebra\t2000\t7\t2\n")
+    stdin = b"Aardvark\t1990\t3\t1\n"
+    expected = oracle.tsv(oracle.ngram_counts(parts + [b"zebra\t1999\t5\t1\nzebra\t2000\t7\t2\n", stdin]))
+    check(r.output_of("--job", "ngram", d, plain, "-", stdin=stdin) == expected,
+          "6 .gz shards (one empty) + a plain file + stdin == oracle")
+    one = write(os.path.join(work, "one.tsv.gz"), gzip.compress(parts[0]))
+    check(r.output_of("--job", "ngram", one) == oracle.tsv(oracle.ngram_counts([parts[0]])),
+          "one .gz shard (fewer shards than ranks) == oracle")
+    bad = os.path.join(work, "badshards")
+    os.makedirs(bad, exist_ok=True)
+    write(os.path.join(bad, "a.tsv.gz"), gzip.compress(parts[1]))
+    write(os.path.join(bad, "b.tsv.gz"), gzip.compress(parts[2])[:-40])  # truncated stream
+    expect_error(r, work, "corrupt .gz shard", r"b\.tsv\.gz: ", "--job", "ngram", bad)
+    broken = parts[3].split(b"\n")
+    broken.insert(700, b"not an ngram line")
+    write(os.path.join(bad, "b.tsv.gz"), gzip.compress(b"\n".join(broken)))
+    expect_error(r, work, "bad line in a .gz shard", r"b\.tsv\.gz:701: malformed ngram line", "--job", "ngram", bad)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--mapreduce", required=True)
@@ -207,6 +238,7 @@ def main():
         r = Runner(args, work)
         test_results(r, work, args.quick)
         test_example(r, work)
+        test_gzip_shards(r, work)
         if not args.quick:
             test_edge_cases(r, work)
             test_errors(r, work)

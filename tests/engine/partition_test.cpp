@@ -191,3 +191,26 @@ TEST_F(DiscoverTest, Errors) {
     EXPECT_THROW(discover_inputs({(dir_ / "a.txt").string()}), mr::InputError);
   }
 }
+
+TEST(AssignWholeFiles, LargestFirstOntoTheLeastLoadedRankInInputOrder) {
+  using mr::detail::InputFile;
+  using mr::detail::InputKind;
+  const std::vector<InputFile> inputs{
+      {"a.gz", 10, InputKind::Gzip}, {"b.txt", 999, InputKind::File}, {"c.gz", 50, InputKind::Gzip},
+      {"d.gz", 40, InputKind::Gzip}, {"e.gz", 30, InputKind::Gzip},   {"f.gz", 0, InputKind::Gzip},
+      {"-", 0, InputKind::Stdin}};
+  // c (50) -> r0; d (40) -> r1; e (30) -> r1 (40 < 50); a (10) -> r0 (50 < 70);
+  // f (empty, counted as 1 byte so empty files spread) -> r0 (60 < 70).
+  const auto two = mr::detail::assign_whole_files(inputs, 2);
+  EXPECT_EQ(two, (std::vector<std::vector<std::uint32_t>>{{0, 2, 5}, {3, 4}}));
+  // More ranks than files: some ranks get none, none gets two.
+  const auto eight = mr::detail::assign_whole_files(inputs, 8);
+  std::size_t assigned = 0;
+  for (const auto& files : eight) {
+    EXPECT_LE(files.size(), 1u);
+    assigned += files.size();
+  }
+  EXPECT_EQ(assigned, 5u);
+  // Plain files and stdin are never assigned whole; one rank takes everything.
+  EXPECT_EQ(mr::detail::assign_whole_files(inputs, 1), (std::vector<std::vector<std::uint32_t>>{{0, 2, 3, 4, 5}}));
+}

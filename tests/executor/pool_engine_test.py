@@ -98,6 +98,16 @@ compare("ngram", ["--job", "ngram", os.path.join(tmp, "ngrams.tsv")], read(os.pa
         "ngram", "whitespace")
 compare("gz+stdin", [os.path.join(tmp, "g.txt.gz"), "-"],
         gzip.decompress(read(os.path.join(tmp, "g.txt.gz"))) + stdin_data, "wordcount", "whitespace", stdin_data)
+# Compressed shards, inflated by the workers (one task per file): more shards than workers,
+# an empty one, mixed with a plain file and stdin.
+os.makedirs(os.path.join(tmp, "shards"))
+shards = [text_lines(700 * (i + 1)) + b"\n" for i in range(5)] + [b""]
+for i, data in enumerate(shards):
+    with gzip.open(os.path.join(tmp, "shards", "s%d.txt.gz" % i), "wb") as f:
+        f.write(data)
+compare("gz shards", [os.path.join(tmp, "shards"), os.path.join(tmp, "dir", "c.txt"), "-"],
+        b"".join(shards) + read(os.path.join(tmp, "dir", "c.txt")) + b"\n" + stdin_data, "wordcount", "whitespace",
+        stdin_data)
 # One chunk for several workers: the others have nothing to drain.
 compare("one chunk", [os.path.join(tmp, "dir", "c.txt")], read(os.path.join(tmp, "dir", "c.txt")),
         "wordcount", "whitespace")
@@ -117,6 +127,18 @@ errors = [l for l in result.stderr.decode(errors="replace").splitlines() if "err
 check(result.returncode != 0, "bad input: exit code 0")
 check(len(errors) == 1 and ("%s:2501:" % bad) in errors[0], "bad input: expected one error naming %s:2501, got %r" % (bad, errors))
 check(not os.path.exists(out_file), "bad input: an output file was written")
+
+# A corrupt shard: one error naming it, non-zero exit, no output file.
+os.makedirs(os.path.join(tmp, "badshards"))
+with open(os.path.join(tmp, "badshards", "ok.txt.gz"), "wb") as f:
+    f.write(gzip.compress(text_lines(500)))
+with open(os.path.join(tmp, "badshards", "cut.txt.gz"), "wb") as f:
+    f.write(gzip.compress(text_lines(3000))[:-50])
+result = run(["--output", out_file, os.path.join(tmp, "badshards")], "pool")
+errors = [l for l in result.stderr.decode(errors="replace").splitlines() if "error" in l]
+check(result.returncode != 0 and len(errors) == 1 and "cut.txt.gz" in errors[0],
+      "corrupt shard: expected one error naming cut.txt.gz, got %r" % errors)
+check(not os.path.exists(out_file), "corrupt shard: an output file was written")
 
 if failures:
     print("%d check(s) failed (data kept in %s)" % (len(failures), tmp), file=sys.stderr)

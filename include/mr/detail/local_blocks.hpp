@@ -33,12 +33,18 @@ struct LocalBlockOptions {
 
 /// Collective over `comm`: rank 0 discovers `inputs` (errors are agreed on), every rank
 /// derives the same partition plan, then each rank calls `on_block` for its own byte
-/// ranges of regular files (memory-mapped in windows) and for its pieces of streamed
-/// inputs (stdin, .gz: read by rank 0 and scattered in bounded rounds). If any rank's
+/// ranges of regular files (memory-mapped in windows), for the whole `.gz` files assigned
+/// to it (inflated as a stream, largest files first onto the least-loaded rank), and for
+/// its pieces of stdin (read by rank 0 and scattered in bounded rounds). If any rank's
 /// on_block throws, every rank throws the lowest failing rank's error (agree_on_error)
 /// after the read phase; a failed rank maps nothing more.
 void for_each_local_block(MPI_Comm comm, const std::vector<std::string>& inputs,
                           const LocalBlockOptions& options, const BlockCallback& on_block);
+
+/// Reads a whole stream (a `.gz` file, or "-" for stdin) in blocks of whole lines of about
+/// `block_bytes`, in bounded memory, calling on_block for each with its line numbers.
+void for_each_stream_block(const std::string& path, const BlockCallback& on_block,
+                           std::size_t block_bytes = std::size_t{8} << 20);
 
 /// Maps the lines that byte range [begin, end) of `path` owns, through a memory map read
 /// in windows (released as it goes, so resident memory stays bounded), calling on_block

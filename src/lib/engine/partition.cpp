@@ -113,4 +113,23 @@ std::vector<std::uint64_t> split_lines(std::string_view text, int parts) {
   return cuts;
 }
 
+std::vector<std::vector<std::uint32_t>> assign_whole_files(const std::vector<InputFile>& inputs, int ranks) {
+  const auto n = static_cast<std::size_t>(std::max(ranks, 1));
+  std::vector<std::uint32_t> files;
+  for (std::uint32_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].kind == InputKind::Gzip) files.push_back(i);
+  // Largest first (ties: input order), each onto the least-loaded rank (ties: the lower rank).
+  std::stable_sort(files.begin(), files.end(),
+                   [&](std::uint32_t a, std::uint32_t b) { return inputs[a].size > inputs[b].size; });
+  std::vector<std::uint64_t> load(n, 0);
+  std::vector<std::vector<std::uint32_t>> out(n);
+  for (const std::uint32_t file : files) {
+    const auto rank = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    load[rank] += std::max<std::uint64_t>(inputs[file].size, 1);  // empty files still spread
+    out[rank].push_back(file);
+  }
+  for (auto& list : out) std::sort(list.begin(), list.end());
+  return out;
+}
+
 }  // namespace mr::detail

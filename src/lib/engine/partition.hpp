@@ -17,7 +17,7 @@ namespace mr::detail {
 /// How an input is read.
 enum class InputKind : std::uint8_t {
   File,    ///< a regular file, read in place (mmap) by the rank that owns each range
-  Gzip,    ///< a `.gz` file, decompressed by rank 0 and scattered
+  Gzip,    ///< a `.gz` file, inflated as a stream by the one rank it is assigned to
   Stdin,   ///< `-`, read by rank 0 and scattered
 };
 
@@ -61,6 +61,12 @@ std::vector<InputFile> discover_inputs(const std::vector<std::string>& arguments
 /// Returns one list per rank, in input order. Non-File inputs are skipped.
 std::vector<std::vector<ByteRange>> plan_ranges(const std::vector<InputFile>& inputs, int ranks,
                                                 const PartitionOptions& options = {});
+
+/// Whole compressed files (InputKind::Gzip) for each rank: a compressed stream can only be
+/// read from its start, so each file goes to one rank, largest first onto the least-loaded
+/// rank (by compressed bytes; ties: the lower rank). Returns input indices per rank, each
+/// list in input order. Pure: every rank derives the same assignment.
+std::vector<std::vector<std::uint32_t>> assign_whole_files(const std::vector<InputFile>& inputs, int ranks);
 
 /// Offset of the first line that starts at or after `pos` in `text` (text.size() if none).
 /// A line starts at 0 and after every '\n'.

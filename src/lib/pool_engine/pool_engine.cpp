@@ -4,7 +4,8 @@
 // task adds its range to the table its worker keeps for the run (the in-mapper combiner), so
 // the run's partial results are one table per worker; once every map is gathered, a drain
 // task pinned to each worker collects them and they are reduced in the pool as a tree of
-// merges. Streams (stdin, .gz) are read by the parent and shipped in blocks of whole lines.
+// merges. Workers inflate the .gz files themselves (one task per file); stdin is read by the
+// parent and shipped in blocks of whole lines.
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
@@ -143,8 +144,8 @@ std::string read_stdin_if_used(const std::vector<InputFile>& inputs) {
   return text;
 }
 
-/// One map task per planned byte range of the files (interleaved so every worker starts on
-/// its own part of the input) and per block of the streams.
+/// One map task per compressed file, per planned byte range of the other files (interleaved
+/// so every worker starts on its own part of the input) and per block of stdin.
 std::vector<asio::awaitable<ChunkStats>> submit_maps(ProcessPoolExecutor& executor, const PoolJobTasks& tasks,
                                                      PoolRunId run, const std::vector<InputFile>& inputs,
                                                      std::string stdin_text, const MapReduceOptions& options) {
@@ -160,37 +161,34 @@ std::vector<asio::awaitable<ChunkStats>> submit_maps(ProcessPoolExecutor& execut
     for (const auto& range : ranges) total += range.end - range.begin;
   }
   if (options.on_plan) options.on_plan(total);
+  // Compressed files first, largest first: one task each (a stream is read from its start),
+  // inflated by the worker that takes it, so the longest tasks start early.
+  std::vector<const InputFile*> compressed;
+  for (const InputFile& input : inputs)
+    if (input.kind == InputKind::Gzip) compressed.push_back(&input);
+  std::stable_sort(compressed.begin(), compressed.end(),
+                   [](const InputFile* a, const InputFile* b) { return a->size > b->size; });
+  for (const InputFile* input : compressed)
+    maps.push_back(run_in_executor(executor, tasks.map_stream, tasks.job, run, input->path));
   for (std::size_t i = 0; i < longest; ++i)
     for (const auto& ranges : plan)
       if (i < ranges.size())
         maps.push_back(run_in_executor(executor, tasks.map_range, tasks.job, run, inputs[ranges[i].file].path,
                                        ranges[i].begin, ranges[i].end));
-  for (const InputFile& input : inputs) {
-    if (input.kind == InputKind::File) continue;
-    auto ship = [&](std::string block, std::uint64_t& line_base) {
-      const auto lines = static_cast<std::uint64_t>(std::count(block.begin(), block.end(), '\n'));
-      maps.push_back(run_in_executor(executor, tasks.map_data, tasks.job, run, input.path, line_base, std::move(block)));
-      line_base += lines;
-    };
-    std::uint64_t line_base = 0;
-    if (input.kind == InputKind::Stdin) {
-      // Cut the text read up front into blocks of whole lines.
-      std::string_view text = stdin_text;
-      while (!text.empty()) {
-        std::size_t cut = std::min(text.size(), kStreamBlockBytes);
-        if (cut < text.size()) {
-          const auto nl = text.find('\n', cut);
-          cut = nl == std::string_view::npos ? text.size() : nl + 1;
-        }
-        ship(std::string(text.substr(0, cut)), line_base);
-        text.remove_prefix(cut);
-      }
-      stdin_text.clear();
-    } else {
-      LineBlockReader reader(input.path);
-      std::string block;
-      while (reader.next(block, kStreamBlockBytes)) ship(std::move(block), line_base);
+  // stdin, read up front (see run_pool_job), in blocks of whole lines.
+  std::uint64_t line_base = 0;
+  std::string_view text = stdin_text;
+  while (!text.empty()) {
+    std::size_t cut = std::min(text.size(), kStreamBlockBytes);
+    if (cut < text.size()) {
+      const auto nl = text.find('\n', cut);
+      cut = nl == std::string_view::npos ? text.size() : nl + 1;
     }
+    const std::string_view block = text.substr(0, cut);
+    maps.push_back(run_in_executor(executor, tasks.map_data, tasks.job, run, std::string("-"), line_base,
+                                   std::string(block)));
+    line_base += count_lines(block);
+    text.remove_prefix(cut);
   }
   return maps;
 }

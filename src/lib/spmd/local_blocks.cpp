@@ -10,6 +10,7 @@
 
 #include "common/backoff.hpp"
 #include "mr/detail/collective_error.hpp"
+#include "mr/detail/records.hpp"
 #include "engine/input.hpp"
 #include "mr/detail/mpi_check.hpp"
 #include "engine/partition.hpp"
@@ -18,12 +19,13 @@
 namespace mr::detail {
 namespace {
 
-/// Bytes rank 0 reads from a stream per rank and round: bounds memory for stdin / .gz.
+/// Bytes read from a stream at a time: rank 0 reads stdin for each rank per round, and a
+/// rank reads its `.gz` files in blocks of this size (bounded memory).
 constexpr std::size_t stream_bytes_per_rank = 8u << 20;
 
 enum class StreamStatus : int { Data = 0, Done = 1, Failed = 2 };
 
-/// Streams one non-mappable input: rank 0 reads blocks of whole lines and scatters one
+/// Streams stdin: rank 0 reads blocks of whole lines and scatters one
 /// piece to each rank per round. A rank that already failed keeps taking part in the
 /// rounds (so no collective is left waiting) but maps nothing.
 void stream_input(MPI_Comm comm, int rank, int size, const InputFile& input, const BlockCallback& on_block,
@@ -99,6 +101,16 @@ void for_each_block_in_range(const std::string& path, std::uint64_t begin, std::
   }
 }
 
+void for_each_stream_block(const std::string& path, const BlockCallback& on_block, std::size_t block_bytes) {
+  LineBlockReader reader(path);
+  std::string block;
+  std::uint64_t line_base = 0;
+  while (reader.next(block, block_bytes)) {
+    on_block(block, BlockOrigin{path, block.data(), line_base});
+    line_base += count_lines(block);
+  }
+}
+
 void for_each_local_block(MPI_Comm comm, const std::vector<std::string>& arguments,
                           const LocalBlockOptions& options, const BlockCallback& on_block) {
   int rank = 0, size = 1;
@@ -125,11 +137,15 @@ void for_each_local_block(MPI_Comm comm, const std::vector<std::string>& argumen
   std::exception_ptr error;
   try {
     for (const auto& range : mine) for_each_block_in_range(inputs[range.file].path, range.begin, range.end, on_block);
+    // Compressed files: each rank inflates its own, so none is read through rank 0.
+    const auto compressed = assign_whole_files(inputs, size);
+    for (const std::uint32_t file : compressed[static_cast<std::size_t>(rank)])
+      for_each_stream_block(inputs[file].path, on_block, stream_bytes_per_rank);
   } catch (...) {
     error = std::current_exception();
   }
   for (const auto& input : inputs)
-    if (input.kind != InputKind::File) stream_input(comm, rank, size, input, on_block, error);
+    if (input.kind == InputKind::Stdin) stream_input(comm, rank, size, input, on_block, error);
   agree_on_error(comm, error);
 }
 
