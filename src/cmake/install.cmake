@@ -43,4 +43,5 @@ write_basic_package_version_file(
 install(FILES
   ${PROJECT_BINARY_DIR}/mrConfig.cmake
   ${PROJECT_BINARY_DIR}/mrConfigVersion.cmake
+  ${CMAKE_CURRENT_LIST_DIR}/mrIsal.cmake
   DESTINATION ${MR_INSTALL_CMAKEDIR})
