@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "jobs/builtin_maps.hpp"
+#include "jobs/merged_output.hpp"
 #include "jobs/output.hpp"
 #include "mr/detail/collective_error.hpp"
 #include "mr/detail/tokenize.hpp"
@@ -114,29 +115,27 @@ void run_on_ranks(MPI_Comm comm, const JobConfig& config) {
   with_job(config, [&](const auto& job) {
     auto result = map_reduce_distributed(world, config.inputs, job, progress.hooks(config));
     const MapStats stats{result.stats().bytes, result.stats().records};
-    if (config.output.empty()) {
-      // --top and --query are answered where the keys live: each rank sends its own top K,
-      // each query's owner its count; no rank gathers the table.
+    // No rank gathers the table: --top comes from each rank's own top K (or the head of the
+    // merged output), --query from each key's owner, the file from a k-way merge on rank 0.
+    std::vector<ResultEntry> top;
+    std::vector<std::string> top_keys;
+    std::vector<std::pair<std::string, std::int64_t>> top_entries;
+    if (!config.output.empty()) {
+      progress.stage("sort and write");
+      top = write_merged_output(comm, result.table(), config.output, config.top, top_keys);
+    } else {
       progress.stage("top and queries");
-      const auto top = result.top(static_cast<std::size_t>(config.top));
-      const auto found = result.lookup(config.queries);
-      const std::uint64_t distinct = result.size();
-      agree_on_error(comm, [&] {
-        if (rank != 0) return;
-        std::vector<ResultEntry> entries;
-        for (const auto& [key, count] : top) entries.push_back({key, count});
-        std::vector<std::int64_t> counts;
-        for (const auto& count : found) counts.push_back(count.value_or(0));
-        progress.end();
-        emit_answers(config, entries, counts, summary_of(config, stats, distinct, size, "spmd", start));
-      });
-      return;
+      top_entries = result.top(static_cast<std::size_t>(config.top));
+      for (const auto& [key, count] : top_entries) top.push_back({key, count});
     }
-    progress.stage("gather");
-    CountTable table = result.gather_table(0);
-    progress.stage("output");
+    const auto found = result.lookup(config.queries);
+    const std::uint64_t distinct = result.size();
     agree_on_error(comm, [&] {
-      if (rank == 0) finish(config, table, stats, size, "spmd", start, progress);
+      if (rank != 0) return;
+      std::vector<std::int64_t> counts;
+      for (const auto& count : found) counts.push_back(count.value_or(0));
+      progress.end();
+      emit_answers(config, top, counts, summary_of(config, stats, distinct, size, "spmd", start));
     });
   });
 }
