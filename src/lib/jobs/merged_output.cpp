@@ -4,6 +4,7 @@
 #include "jobs/merged_output.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -156,8 +157,9 @@ std::vector<ResultEntry> write_merged_output(MPI_Comm comm, const CountTable& ow
       if (file && !error) {
         buffer.append(best->key);
         buffer.push_back('\t');
-        const int n = std::snprintf(digits, sizeof digits, "%lld\n", static_cast<long long>(best->count));
-        buffer.append(digits, static_cast<std::size_t>(n));
+        char* end = std::to_chars(digits, digits + sizeof digits, best->count).ptr;
+        *end++ = '\n';
+        buffer.append(digits, static_cast<std::size_t>(end - digits));
         if (buffer.size() >= (std::size_t{1} << 20)) {
           try {
             file->write(buffer);
