@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -20,17 +20,11 @@
 #include "mr/detail/atomic_file.hpp"
 #include "mr/detail/collective_error.hpp"
 #include "mr/detail/key_codec.hpp"
+#include "mr/detail/records.hpp"
 #include "mr/detail/shuffle.hpp"
 #include "mr/error.hpp"
 
 namespace mr {
-
-/// Totals of a job over all ranks (or pool workers).
-struct MapReduceStats {
-  std::uint64_t bytes = 0;    ///< input bytes mapped
-  std::uint64_t records = 0;  ///< map calls (lines, or items)
-};
-
 
 /// Each rank's share of a job's result: the keys it owns, reduced.
 template <class K, class V, class Reduce>
@@ -149,6 +143,13 @@ class Distributed {
   Table& table() noexcept { return table_; }
 
  private:
+  /// The top-K order: the larger value first, then the smaller key.
+  template <class Key>
+  static bool ranks_before(const Key& a_key, const V& a_value, const Key& b_key, const V& b_value) {
+    if (b_value < a_value) return true;
+    if (a_value < b_value) return false;
+    return a_key < b_key;
+  }
   /// This rank's top k. String keys order as their bytes, so they are ranked as views and
   /// only the k winners are copied; other keys are decoded to be compared with their <.
   std::vector<std::pair<K, V>> local_top(std::size_t k) const {
@@ -158,11 +159,7 @@ class Distributed {
       table_.for_each([&](std::string_view key, std::uint64_t, const V& value) { views.emplace_back(key, &value); });
       const std::size_t n = std::min(k, views.size());
       std::partial_sort(views.begin(), views.begin() + static_cast<std::ptrdiff_t>(n), views.end(),
-                        [](const auto& a, const auto& b) {
-                          if (*b.second < *a.second) return true;
-                          if (*a.second < *b.second) return false;
-                          return a.first < b.first;
-                        });
+                        [](const auto& a, const auto& b) { return ranks_before(a.first, *a.second, b.first, *b.second); });
       std::vector<std::pair<K, V>> out;
       out.reserve(n);
       for (std::size_t i = 0; i < n; ++i) out.emplace_back(std::string(views[i].first), *views[i].second);
@@ -180,13 +177,9 @@ class Distributed {
     return out;
   }
   static std::vector<std::pair<K, V>> top_of(std::vector<std::pair<K, V>> entries, std::size_t k) {
-    auto before = [](const std::pair<K, V>& a, const std::pair<K, V>& b) {
-      if (b.second < a.second) return true;
-      if (a.second < b.second) return false;
-      return a.first < b.first;
-    };
     const std::size_t n = std::min(k, entries.size());
-    std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(n), entries.end(), before);
+    std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(n), entries.end(),
+                      [](const auto& a, const auto& b) { return ranks_before(a.first, a.second, b.first, b.second); });
     entries.resize(n);
     return entries;
   }

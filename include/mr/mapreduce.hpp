@@ -118,7 +118,7 @@ void check_map_function() {
 
 /// Maps one block of whole lines into `emit` (the one record loop of both engines).
 template <class Map, class Emit>
-void map_block(std::string_view lines, const BlockOrigin& origin, Map& map, Emit& emit, MapStats& stats) {
+void map_block(std::string_view lines, const BlockOrigin& origin, Map& map, Emit& emit, MapReduceStats& stats) {
   emit.set_window(lines.data(), lines.data() + lines.size());
   map_records(lines, origin, map, emit, stats);
   emit.flush();
@@ -127,7 +127,7 @@ void map_block(std::string_view lines, const BlockOrigin& origin, Map& map, Emit
 /// This rank's map phase over files: its own byte ranges, into a local table.
 template <class J>
 table_of<J> map_files(MPI_Comm comm, const J& job, const std::vector<std::string>& inputs,
-                      const MapReduceOptions& options, MapStats& stats) {
+                      const MapReduceOptions& options, MapReduceStats& stats) {
   check_map_function<J, std::string_view>();
   int rank = 0;
   MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
@@ -147,7 +147,7 @@ table_of<J> map_files(MPI_Comm comm, const J& job, const std::vector<std::string
 
 /// This rank's map phase over its own items.
 template <class J, class T>
-table_of<J> map_items(MPI_Comm comm, const J& job, const std::vector<T>& items, MapStats& stats) {
+table_of<J> map_items(MPI_Comm comm, const J& job, const std::vector<T>& items, MapReduceStats& stats) {
   check_map_function<J, T>();
   table_of<J> table(kFirstTableSlots, job.reduce);
   emitter_of<J> emit(table);
@@ -167,7 +167,7 @@ table_of<J> map_items(MPI_Comm comm, const J& job, const std::vector<T>& items, 
 
 /// The shuffle and reduce: each key to its owner rank, reduced there. Collective.
 template <class J>
-distributed_of<J> reduce_by_owner(MPI_Comm comm, table_of<J> local, const MapStats& mapped,
+distributed_of<J> reduce_by_owner(MPI_Comm comm, table_of<J> local, const MapReduceStats& mapped,
                                   const MapReduceOptions& options) {
   table_of<J> owned(16, local.reducer());
   // The reduce function runs in the merge and may throw: every rank agrees.
@@ -191,7 +191,7 @@ template <AnyJob J>
 detail::distributed_of<J> map_reduce_distributed(const boost::mpi::communicator& comm,
                                                  const std::vector<std::string>& inputs, const J& job,
                                                  const MapReduceOptions& options = {}) {
-  detail::MapStats stats;
+  MapReduceStats stats;
   auto local = detail::map_files(comm, job, inputs, options, stats);
   return detail::reduce_by_owner<J>(comm, std::move(local), stats, options);
 }
@@ -200,7 +200,7 @@ detail::distributed_of<J> map_reduce_distributed(const boost::mpi::communicator&
 template <AnyJob J, class T>
 detail::distributed_of<J> map_reduce_distributed(const boost::mpi::communicator& comm, Items<T> input, const J& job,
                                                  const MapReduceOptions& options = {}) {
-  detail::MapStats stats;
+  MapReduceStats stats;
   auto local = detail::map_items(comm, job, input.items, stats);
   return detail::reduce_by_owner<J>(comm, std::move(local), stats, options);
 }

@@ -46,18 +46,12 @@ namespace detail {
 /// Identifies one run on a pool, so two runs never share a worker's table.
 using PoolRunId = std::uint64_t;
 
-/// What a map task reports about its chunk.
-struct ChunkStats {
-  std::uint64_t bytes = 0;
-  std::uint64_t records = 0;
-};
-
 /// The five tasks of a job on a pool, as registered function pointers.
 struct PoolJobTasks {
   std::string job;
-  ChunkStats (*map_range)(std::string job, PoolRunId run, std::string path, std::uint64_t begin, std::uint64_t end);
-  ChunkStats (*map_stream)(std::string job, PoolRunId run, std::string path);
-  ChunkStats (*map_data)(std::string job, PoolRunId run, std::string name, std::uint64_t line_base,
+  MapReduceStats (*map_range)(std::string job, PoolRunId run, std::string path, std::uint64_t begin, std::uint64_t end);
+  MapReduceStats (*map_stream)(std::string job, PoolRunId run, std::string path);
+  MapReduceStats (*map_data)(std::string job, PoolRunId run, std::string name, std::uint64_t line_base,
                          std::string lines);
   Bytes (*drain)(std::string job, PoolRunId run);
   Bytes (*merge)(std::string job, Bytes tables);
@@ -66,7 +60,7 @@ struct PoolJobTasks {
 /// The tree's root tables (at most two, in the shuffle format) and the totals.
 struct PoolJobOutput {
   std::vector<Bytes> tables;
-  MapStats stats;
+  MapReduceStats stats;
 };
 
 /// Runs a registered job's tasks over `inputs` (the parent's side; in the library).
@@ -91,25 +85,25 @@ struct JobTasks {
     return *found->second;
   }
 
-  static ChunkStats map_range(std::string name, PoolRunId run, std::string path, std::uint64_t begin,
+  static MapReduceStats map_range(std::string name, PoolRunId run, std::string path, std::uint64_t begin,
                               std::uint64_t end) {
-    return map_into(name, run, [&](auto& map, auto& emit, MapStats& stats) {
+    return map_into(name, run, [&](auto& map, auto& emit, MapReduceStats& stats) {
       for_each_block_in_range(path, begin, end, [&](std::string_view lines, const BlockOrigin& origin) {
         map_block(lines, origin, map, emit, stats);
       });
     });
   }
   /// A whole compressed file, inflated by the worker as a stream.
-  static ChunkStats map_stream(std::string name, PoolRunId run, std::string path) {
-    return map_into(name, run, [&](auto& map, auto& emit, MapStats& stats) {
+  static MapReduceStats map_stream(std::string name, PoolRunId run, std::string path) {
+    return map_into(name, run, [&](auto& map, auto& emit, MapReduceStats& stats) {
       for_each_stream_block(path, [&](std::string_view lines, const BlockOrigin& origin) {
         map_block(lines, origin, map, emit, stats);
       });
     });
   }
-  static ChunkStats map_data(std::string name, PoolRunId run, std::string input, std::uint64_t line_base,
+  static MapReduceStats map_data(std::string name, PoolRunId run, std::string input, std::uint64_t line_base,
                              std::string lines) {
-    return map_into(name, run, [&](auto& map, auto& emit, MapStats& stats) {
+    return map_into(name, run, [&](auto& map, auto& emit, MapReduceStats& stats) {
       map_block(lines, BlockOrigin{input, lines.data(), line_base}, map, emit, stats);
     });
   }
@@ -140,16 +134,16 @@ struct JobTasks {
     return t;
   }
   template <class Body>
-  static ChunkStats map_into(const std::string& name, PoolRunId run, Body&& body) {
+  static MapReduceStats map_into(const std::string& name, PoolRunId run, Body&& body) {
     const J& j = job(name);
     std::lock_guard lock(mutex());
     auto& slot = tables()[run];
     if (!slot) slot = std::make_unique<Table>(kFirstTableSlots, j.reduce);
     emitter_of<J> emit(*slot);
     auto map = j.map;
-    MapStats stats;
+    MapReduceStats stats;
     body(map, emit, stats);
-    return {stats.bytes, stats.records};
+    return stats;
   }
 };
 
@@ -177,7 +171,7 @@ bool register_job(const J& job) {
 /// The job's reduced table in the parent.
 template <AnyJob J>
 table_of<J> pool_reduce(const std::function<ProcessPoolExecutor&()>& executor, const std::vector<std::string>& inputs,
-                        const J& job, const MapReduceOptions& options, MapStats& stats) {
+                        const J& job, const MapReduceOptions& options, MapReduceStats& stats) {
   if (!JobTasks<J>::jobs().contains(job.name) || JobTasks<J>::jobs().at(job.name) != &job)
     throw UsageError(std::string("mr::map_reduce: job '") + job.name +
                      "' is not registered: add MR_JOB(" + job.name +
@@ -208,7 +202,7 @@ template <AnyJob J>
 std::map<typename J::key_type, typename J::value_type> map_reduce(ProcessPoolExecutor& executor,
                                                                   const std::vector<std::string>& inputs, const J& job,
                                                                   const MapReduceOptions& options = {}) {
-  detail::MapStats stats;
+  MapReduceStats stats;
   const auto table = detail::pool_reduce(
       [&]() -> ProcessPoolExecutor& { return executor; }, inputs, job, options, stats);
   return detail::to_map<typename J::key_type>(table);
@@ -221,7 +215,7 @@ std::map<typename J::key_type, typename J::value_type> map_reduce(Workers worker
                                                                   const MapReduceOptions& options = {}) {
   if (workers.count == 0) throw UsageError("mr::map_reduce: Workers{n} needs at least one worker");
   std::unique_ptr<ProcessPoolExecutor> executor;
-  detail::MapStats stats;
+  MapReduceStats stats;
   const auto table = detail::pool_reduce(
       [&]() -> ProcessPoolExecutor& {
         executor = std::make_unique<ProcessPoolExecutor>(workers.count);

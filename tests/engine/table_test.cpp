@@ -212,9 +212,9 @@ TEST(JobConfig, RejectsBadArguments) {
 
 /// Maps `block` with one of the built-in map functions through the record loop.
 template <class Map>
-MapStats map_with(Map map, std::string_view block, const BlockOrigin& origin, CountTable& table) {
+mr::MapReduceStats map_with(Map map, std::string_view block, const BlockOrigin& origin, CountTable& table) {
   mr::Emitter<std::string, std::int64_t, SumReduce> emit(table);
-  MapStats stats;
+  mr::MapReduceStats stats;
   emit.set_window(block.data(), block.data() + block.size());
   map_records(block, origin, map, emit, stats);
   emit.flush();
@@ -224,7 +224,7 @@ MapStats map_with(Map map, std::string_view block, const BlockOrigin& origin, Co
 TEST(BuiltinMaps, NgramSumsRunsAndNamesFileAndLine) {
   CountTable table;
   const std::string block = "a\t1\t2\t0\na\t2\t3\t0\r\nb\t1\t4\t0\na\t3\t1\t0";
-  const MapStats stats = map_with(NgramMatchCount{}, block, BlockOrigin{"f", block.data(), 0}, table);
+  const mr::MapReduceStats stats = map_with(NgramMatchCount{}, block, BlockOrigin{"f", block.data(), 0}, table);
   EXPECT_EQ(*table.find("a"), 6);
   EXPECT_EQ(*table.find("b"), 4);
   EXPECT_EQ(stats.records, 4u);

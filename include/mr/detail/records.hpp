@@ -8,12 +8,13 @@
 
 #include <algorithm>
 #include <concepts>
-#include <type_traits>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "mr/detail/local_blocks.hpp"
+#include "mr/detail/tokenize.hpp"
 #include "mr/error.hpp"
 
 namespace mr::detail {
@@ -60,15 +61,15 @@ inline std::string record_location(const BlockOrigin& origin, const char* record
   return std::string(origin.name) + ":" + std::to_string(number);
 }
 
-/// Byte and record totals of what a mapper has seen.
-struct MapStats {
-  std::uint64_t bytes = 0;
-  std::uint64_t records = 0;
-};
-
 }  // namespace mr::detail
 
 namespace mr {
+
+/// Bytes and records mapped: by one task, one rank, or (in results) the whole job.
+struct MapReduceStats {
+  std::uint64_t bytes = 0;    ///< input bytes mapped
+  std::uint64_t records = 0;  ///< map calls (lines, or items)
+};
 
 /// A record type for map functions that see a block of whole lines at once (the last may
 /// lack '\n'), for tokenizers to whom a line end is just a separator: a word count maps a
@@ -88,7 +89,7 @@ inline std::uint64_t count_lines(std::string_view text) noexcept {
   std::uint64_t lines = 0;
   std::size_t at = 0;
   for (; at + 64 <= text.size(); at += 64)
-    lines += static_cast<std::uint64_t>(__builtin_popcountll(newline_mask(text.data() + at)));
+    lines += tokenize_detail::bit_count(newline_mask(text.data() + at));  // no libgcc popcount call
   for (; at < text.size(); ++at) lines += text[at] == '\n';
   return lines + (!text.empty() && text.back() != '\n');
 }
@@ -96,7 +97,7 @@ inline std::uint64_t count_lines(std::string_view text) noexcept {
 /// The record loop: calls map(line, emit) for every line of `block`, or map(Lines, emit)
 /// once for a map function over blocks. A RecordError becomes InputError "name:line: reason".
 template <class Map, class Emit>
-void map_records(std::string_view block, const BlockOrigin& origin, Map& map, Emit& emit, MapStats& stats) {
+void map_records(std::string_view block, const BlockOrigin& origin, Map& map, Emit& emit, MapReduceStats& stats) {
   stats.bytes += block.size();
   const char* at = block.data();
   try {

@@ -83,7 +83,7 @@ class Progress {
 
 bool progress_wanted(const JobConfig& config) { return config.progress || ::isatty(STDERR_FILENO) == 1; }
 
-JobSummary summary_of(const JobConfig& config, const MapStats& stats, std::uint64_t distinct_keys, int processes,
+JobSummary summary_of(const JobConfig& config, const MapReduceStats& stats, std::uint64_t distinct_keys, int processes,
                       const char* engine, std::chrono::steady_clock::time_point start) {
   JobSummary summary;
   summary.bytes = stats.bytes;
@@ -97,7 +97,7 @@ JobSummary summary_of(const JobConfig& config, const MapStats& stats, std::uint6
 }
 
 /// The output file, --top, --query and summary of a run whose whole table is here.
-void finish(const JobConfig& config, const CountTable& table, const MapStats& stats, int processes,
+void finish(const JobConfig& config, const CountTable& table, const MapReduceStats& stats, int processes,
             const char* engine, std::chrono::steady_clock::time_point start, const Progress& progress) {
   progress.end();
   emit_result(config, table, summary_of(config, stats, table.size(), processes, engine, start));
@@ -114,20 +114,19 @@ void run_on_ranks(MPI_Comm comm, const JobConfig& config) {
   const boost::mpi::communicator world(comm, boost::mpi::comm_attach);
   with_job(config, [&](const auto& job) {
     auto result = map_reduce_distributed(world, config.inputs, job, progress.hooks(config));
-    const MapStats stats{result.stats().bytes, result.stats().records};
+    const MapReduceStats stats = result.stats();
     // No rank gathers the table: --top comes from each rank's own top K (or the head of the
     // merged output), --query from each key's owner, the file from a k-way merge on rank 0.
-    std::vector<ResultEntry> top;
-    std::vector<std::string> top_keys;
     std::vector<std::pair<std::string, std::int64_t>> top_entries;
     if (!config.output.empty()) {
       progress.stage("sort and write");
-      top = write_merged_output(comm, result.table(), config.output, config.top, top_keys);
+      top_entries = write_merged_output(comm, result.table(), config.output, config.top);
     } else {
       progress.stage("top and queries");
       top_entries = result.top(static_cast<std::size_t>(config.top));
-      for (const auto& [key, count] : top_entries) top.push_back({key, count});
     }
+    std::vector<ResultEntry> top;
+    for (const auto& [key, count] : top_entries) top.emplace_back(key, count);
     const auto found = result.lookup(config.queries);
     const std::uint64_t distinct = result.size();
     agree_on_error(comm, [&] {
@@ -146,7 +145,7 @@ void run_on_pool(const JobConfig& config) {
   Progress progress(progress_wanted(config));
   with_job(config, [&](const auto& job) {
     std::unique_ptr<ProcessPoolExecutor> executor;
-    MapStats stats;
+    MapReduceStats stats;
     const auto workers = static_cast<std::size_t>(config.workers);
     CountTable table = pool_reduce(
         [&]() -> ProcessPoolExecutor& {

@@ -4,9 +4,8 @@
 #include "jobs/merged_output.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <cstring>
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,37 +21,15 @@ namespace {
 /// Bytes of sorted entries a rank sends at a time (the merge holds one chunk per rank).
 constexpr std::size_t kChunkBytes = std::size_t{4} << 20;
 constexpr int kChunkTag = 7301;
+/// Formatted lines rank 0 collects before each write.
+constexpr std::size_t kWriteBytes = std::size_t{1} << 20;
 
-/// An entry to sort: the count, the key's first 8 bytes as a big-endian number (zero
-/// padded) so that most comparisons of equal counts never touch the key bytes, the key.
-struct SortEntry {
-  std::int64_t count;
-  std::uint64_t prefix;
-  std::string_view key;
-};
-
-std::uint64_t key_prefix(std::string_view key) noexcept {
-  unsigned char bytes[8] = {};
-  std::memcpy(bytes, key.data(), std::min<std::size_t>(8, key.size()));
-  std::uint64_t prefix = 0;
-  for (unsigned char b : bytes) prefix = (prefix << 8) | b;
-  return prefix;
-}
-
-/// Output order: count descending, then key ascending bytewise.
-bool before(const SortEntry& a, const SortEntry& b) noexcept {
-  if (a.count != b.count) return a.count > b.count;
-  if (a.prefix != b.prefix) return a.prefix < b.prefix;
-  return a.key < b.key;
-}
-
-std::vector<SortEntry> sorted_run(const CountTable& table) {
-  std::vector<SortEntry> run;
+/// This rank's keys in output order.
+std::vector<ResultEntry> sorted_run(const CountTable& table) {
+  std::vector<ResultEntry> run;
   run.reserve(table.size());
-  table.for_each([&](std::string_view key, std::uint64_t, std::int64_t count) {
-    run.push_back({count, key_prefix(key), key});
-  });
-  std::sort(run.begin(), run.end(), before);
+  table.for_each([&](std::string_view key, std::uint64_t, std::int64_t count) { run.emplace_back(key, count); });
+  std::sort(run.begin(), run.end(), result_before);
   return run;
 }
 
@@ -61,7 +38,7 @@ class RunReader {
  public:
   RunReader(MPI_Comm comm, int source) : comm_(comm), source_(source) { receive(); }
   bool done() const noexcept { return done_; }
-  const SortEntry& head() const noexcept { return head_; }
+  const ResultEntry& head() const noexcept { return head_; }
   void pop() {
     if (at_ == chunk_.size()) receive();
     else decode();
@@ -80,25 +57,25 @@ class RunReader {
     else decode();
   }
   void decode() {
-    std::uint32_t size;
-    std::memcpy(&size, chunk_.data() + at_, sizeof size);
-    const std::string_view key(chunk_.data() + at_ + sizeof size, size);
-    std::int64_t count;
-    std::memcpy(&count, key.data() + size, sizeof count);
-    at_ += sizeof size + size + sizeof count;
-    head_ = {count, key_prefix(key), key};
+    // The shuffle's entry format, read with the checked decoder one entry at a time.
+    Decoder in(std::string_view(chunk_).substr(at_));
+    const auto size = in.raw<std::uint32_t>();
+    const std::string_view key = in.take(size);
+    const auto count = in.raw<std::int64_t>();
+    at_ = chunk_.size() - in.remaining();
+    head_ = ResultEntry(key, count);
   }
 
   MPI_Comm comm_;
   int source_;
   Bytes chunk_;
   std::size_t at_ = 0;
-  SortEntry head_{};
+  ResultEntry head_;
   bool done_ = false;
 };
 
 /// A non-root rank: sends its run in chunks (then an empty one), waiting sleeping.
-void send_run(MPI_Comm comm, const std::vector<SortEntry>& run) {
+void send_run(MPI_Comm comm, const std::vector<ResultEntry>& run) {
   Bytes chunk;
   auto send = [&] {
     MPI_Request request = MPI_REQUEST_NULL;
@@ -106,7 +83,7 @@ void send_run(MPI_Comm comm, const std::vector<SortEntry>& run) {
     wait_sleeping(request);  // rank 0 may be busy writing: do not spin a core meanwhile
     chunk.clear();
   };
-  for (const SortEntry& entry : run) {
+  for (const ResultEntry& entry : run) {
     append_entry(chunk, entry.key, entry.count);
     if (chunk.size() >= kChunkBytes) send();
   }
@@ -116,14 +93,14 @@ void send_run(MPI_Comm comm, const std::vector<SortEntry>& run) {
 
 }  // namespace
 
-std::vector<ResultEntry> write_merged_output(MPI_Comm comm, const CountTable& owned, const std::string& path,
-                                             std::uint64_t top, std::vector<std::string>& top_keys) {
+std::vector<std::pair<std::string, std::int64_t>> write_merged_output(MPI_Comm comm, const CountTable& owned,
+                                                                     const std::string& path, std::uint64_t top) {
   int rank = 0, size = 1;
   MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
   MR_MPI_CALL(MPI_Comm_size, comm, &size);
-  const std::vector<SortEntry> run = sorted_run(owned);
+  const std::vector<ResultEntry> run = sorted_run(owned);
   std::exception_ptr error;
-  std::vector<ResultEntry> first;
+  std::vector<std::pair<std::string, std::int64_t>> first;
   if (rank != 0) {
     send_run(comm, run);
   } else {
@@ -139,28 +116,20 @@ std::vector<ResultEntry> write_merged_output(MPI_Comm comm, const CountTable& ow
       error = std::current_exception();
     }
     std::string buffer;
-    char digits[24];
     for (;;) {
       // The next entry in output order among this rank's run and the others' heads.
-      const SortEntry* best = mine < run.size() ? &run[mine] : nullptr;
+      const ResultEntry* best = mine < run.size() ? &run[mine] : nullptr;
       RunReader* from = nullptr;
       for (auto& reader : others)
-        if (!reader.done() && (!best || before(reader.head(), *best))) {
+        if (!reader.done() && (!best || result_before(reader.head(), *best))) {
           best = &reader.head();
           from = &reader;
         }
       if (!best) break;
-      if (first.size() < top) {
-        top_keys.emplace_back(best->key);
-        first.push_back({{}, best->count});
-      }
+      if (first.size() < top) first.emplace_back(best->key, best->count);
       if (file && !error) {
-        buffer.append(best->key);
-        buffer.push_back('\t');
-        char* end = std::to_chars(digits, digits + sizeof digits, best->count).ptr;
-        *end++ = '\n';
-        buffer.append(digits, static_cast<std::size_t>(end - digits));
-        if (buffer.size() >= (std::size_t{1} << 20)) {
+        append_result_line(buffer, best->key, best->count);
+        if (buffer.size() >= kWriteBytes) {
           try {
             file->write(buffer);
           } catch (...) {
@@ -180,7 +149,6 @@ std::vector<ResultEntry> write_merged_output(MPI_Comm comm, const CountTable& ow
         error = std::current_exception();
       }
     }
-    for (std::size_t i = 0; i < first.size(); ++i) first[i].key = top_keys[i];
   }
   agree_on_error(comm, error);
   return first;

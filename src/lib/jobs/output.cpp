@@ -15,15 +15,6 @@
 namespace mr::detail {
 namespace {
 
-/// Appends `key TAB count\n`.
-void append_line(std::string& out, std::string_view key, std::int64_t count) {
-  char digits[24];
-  char* end = std::to_chars(digits, digits + sizeof digits, count).ptr;  // snprintf: ~5x slower per line
-  *end++ = '\n';
-  out.append(key);
-  out.push_back('\t');
-  out.append(digits, static_cast<std::size_t>(end - digits));
-}
 
 void write_all(std::FILE* out, const std::string& text, const std::string& name) {
   if (!text.empty() && std::fwrite(text.data(), 1, text.size(), out) != text.size())
@@ -49,6 +40,15 @@ std::string json_escape(std::string_view text) {
 
 }  // namespace
 
+void append_result_line(std::string& out, std::string_view key, std::int64_t count) {
+  char digits[24];
+  char* end = std::to_chars(digits, digits + sizeof digits, count).ptr;  // snprintf: ~5x slower per line
+  *end++ = '\n';
+  out.append(key);
+  out.push_back('\t');
+  out.append(digits, static_cast<std::size_t>(end - digits));
+}
+
 std::vector<ResultEntry> ordered_entries(const CountTable& table, std::size_t limit) {
   std::vector<ResultEntry> entries;
   entries.reserve(table.size());
@@ -65,7 +65,7 @@ void write_result_file(const std::string& path, const std::vector<ResultEntry>& 
   std::string buffer;
   buffer.reserve(1 << 16);
   for (const auto& entry : entries) {
-    append_line(buffer, entry.key, entry.count);
+    append_result_line(buffer, entry.key, entry.count);
     if (buffer.size() >= (1 << 16)) {
       file.write(buffer);
       buffer.clear();
@@ -77,13 +77,13 @@ void write_result_file(const std::string& path, const std::vector<ResultEntry>& 
 
 void print_entries(std::FILE* out, const std::vector<ResultEntry>& entries, std::size_t count) {
   std::string buffer;
-  for (std::size_t i = 0; i < std::min(count, entries.size()); ++i) append_line(buffer, entries[i].key, entries[i].count);
+  for (std::size_t i = 0; i < std::min(count, entries.size()); ++i) append_result_line(buffer, entries[i].key, entries[i].count);
   write_all(out, buffer, "stdout");
 }
 
 void print_queries(std::FILE* out, const std::vector<std::string>& queries, const std::vector<std::int64_t>& counts) {
   std::string buffer;
-  for (std::size_t i = 0; i < queries.size(); ++i) append_line(buffer, queries[i], counts[i]);
+  for (std::size_t i = 0; i < queries.size(); ++i) append_result_line(buffer, queries[i], counts[i]);
   write_all(out, buffer, "stdout");
 }
 

@@ -4,7 +4,9 @@
 /// `--query` and the summary line / JSON.
 
 #include <cstdint>
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,17 +16,35 @@
 
 namespace mr::detail {
 
-/// One result line; the key points into the table it came from.
+/// One result line; the key points into the table it came from. `prefix` is the key's first
+/// 8 bytes as a big-endian number (zero padded), so that most comparisons of equal counts
+/// (many counts tie) never touch the key bytes.
 struct ResultEntry {
   std::string_view key;
   std::int64_t count = 0;
+  std::uint64_t prefix = 0;
+
+  ResultEntry() = default;
+  ResultEntry(std::string_view k, std::int64_t c) noexcept : key(k), count(c), prefix(key_prefix(k)) {}
+
+  static std::uint64_t key_prefix(std::string_view key) noexcept {
+    unsigned char bytes[8] = {};
+    std::memcpy(bytes, key.data(), std::min<std::size_t>(8, key.size()));
+    std::uint64_t prefix = 0;
+    for (const unsigned char b : bytes) prefix = (prefix << 8) | b;
+    return prefix;
+  }
 };
 
-/// The output order: count descending, then key ascending bytewise.
+/// The output order: count descending, then key ascending bytewise (the prefix first).
 inline bool result_before(const ResultEntry& a, const ResultEntry& b) noexcept {
   if (a.count != b.count) return a.count > b.count;
+  if (a.prefix != b.prefix) return a.prefix < b.prefix;
   return a.key < b.key;  // char_traits<char> compares as unsigned char: bytewise
 }
+
+/// Appends the result line `key TAB count\n` to `out`.
+void append_result_line(std::string& out, std::string_view key, std::int64_t count);
 
 /// The entries of `table` in output order; only the first `limit` are sorted when
 /// limit < size (the rest follow in unspecified order).

@@ -95,8 +95,9 @@ asio::awaitable<std::vector<Bytes>> reduce_in_pool(ProcessPoolExecutor& executor
 }
 
 /// Awaits one map task and counts it.
-asio::awaitable<void> map_into(asio::awaitable<ChunkStats> map, MapStats& stats, const MapReduceOptions& options) {
-  const ChunkStats chunk = co_await std::move(map);
+asio::awaitable<void> map_into(asio::awaitable<MapReduceStats> map, MapReduceStats& stats,
+                               const MapReduceOptions& options) {
+  const MapReduceStats chunk = co_await std::move(map);
   stats.bytes += chunk.bytes;
   stats.records += chunk.records;
   if (options.on_mapped) options.on_mapped(chunk.bytes);
@@ -113,7 +114,7 @@ PoolRunId new_run_id() {
 }
 
 asio::awaitable<void> run_job(ProcessPoolExecutor& executor, const PoolJobTasks& tasks, PoolRunId run,
-                              std::vector<asio::awaitable<ChunkStats>> maps, const MapReduceOptions& options,
+                              std::vector<asio::awaitable<MapReduceStats>> maps, const MapReduceOptions& options,
                               PoolJobOutput& out) {
   std::vector<asio::awaitable<void>> mapped;
   mapped.reserve(maps.size());
@@ -132,24 +133,24 @@ asio::awaitable<void> run_job(ProcessPoolExecutor& executor, const PoolJobTasks&
   out.tables = co_await reduce_in_pool(executor, tasks, co_await first_level.finish());
 }
 
-/// All of stdin (read before a pool is spawned, see run_pool_job).
-std::string read_stdin_if_used(const std::vector<InputFile>& inputs) {
-  std::string text, block;
+/// All of stdin as blocks of whole lines (read before a pool is spawned, see run_pool_job).
+std::vector<std::string> read_stdin_if_used(const std::vector<InputFile>& inputs) {
+  std::vector<std::string> blocks;
   for (const InputFile& input : inputs) {
     if (input.kind != InputKind::Stdin) continue;
     LineBlockReader reader(input.path);
-    while (reader.next(block, kStreamBlockBytes)) text += block;
+    for (std::string block; reader.next(block, kStreamBlockBytes);) blocks.push_back(std::move(block));
     break;  // a second "-" reads an exhausted stream, as on MPI ranks
   }
-  return text;
+  return blocks;
 }
 
 /// One map task per compressed file, per planned byte range of the other files (interleaved
 /// so every worker starts on its own part of the input) and per block of stdin.
-std::vector<asio::awaitable<ChunkStats>> submit_maps(ProcessPoolExecutor& executor, const PoolJobTasks& tasks,
+std::vector<asio::awaitable<MapReduceStats>> submit_maps(ProcessPoolExecutor& executor, const PoolJobTasks& tasks,
                                                      PoolRunId run, const std::vector<InputFile>& inputs,
-                                                     std::string stdin_text, const MapReduceOptions& options) {
-  std::vector<asio::awaitable<ChunkStats>> maps;
+                                                     std::vector<std::string> stdin_blocks, const MapReduceOptions& options) {
+  std::vector<asio::awaitable<MapReduceStats>> maps;
   PartitionOptions partition;
   partition.range_bytes = options.chunk_bytes;
   const auto workers = static_cast<int>(std::max<std::size_t>(executor.max_workers(), 1));
@@ -175,20 +176,13 @@ std::vector<asio::awaitable<ChunkStats>> submit_maps(ProcessPoolExecutor& execut
       if (i < ranges.size())
         maps.push_back(run_in_executor(executor, tasks.map_range, tasks.job, run, inputs[ranges[i].file].path,
                                        ranges[i].begin, ranges[i].end));
-  // stdin, read up front (see run_pool_job), in blocks of whole lines.
+  // stdin, read up front (see run_pool_job).
   std::uint64_t line_base = 0;
-  std::string_view text = stdin_text;
-  while (!text.empty()) {
-    std::size_t cut = std::min(text.size(), kStreamBlockBytes);
-    if (cut < text.size()) {
-      const auto nl = text.find('\n', cut);
-      cut = nl == std::string_view::npos ? text.size() : nl + 1;
-    }
-    const std::string_view block = text.substr(0, cut);
+  for (std::string& block : stdin_blocks) {
+    const std::uint64_t lines = count_lines(block);
     maps.push_back(run_in_executor(executor, tasks.map_data, tasks.job, run, std::string("-"), line_base,
-                                   std::string(block)));
-    line_base += count_lines(block);
-    text.remove_prefix(cut);
+                                   std::move(block)));
+    line_base += lines;
   }
   return maps;
 }
@@ -200,14 +194,14 @@ PoolJobOutput run_pool_job(const std::function<ProcessPoolExecutor&()>& get_exec
   const std::vector<InputFile> inputs = discover_inputs(arguments);
   // Open MPI forwards the spawner's stdin to the first spawned worker, which would consume
   // part of it: read it before the pool exists.
-  std::string stdin_text = read_stdin_if_used(inputs);
+  std::vector<std::string> stdin_blocks = read_stdin_if_used(inputs);
   ProcessPoolExecutor& executor = get_executor();
   const PoolRunId run = new_run_id();
   PoolJobOutput output;
   std::exception_ptr error;
   asio::io_context loop;
   asio::co_spawn(loop,
-                 run_job(executor, tasks, run, submit_maps(executor, tasks, run, inputs, std::move(stdin_text), options),
+                 run_job(executor, tasks, run, submit_maps(executor, tasks, run, inputs, std::move(stdin_blocks), options),
                          options, output),
                  [&](std::exception_ptr e) { error = e; });
   loop.run();
