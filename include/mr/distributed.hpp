@@ -1,7 +1,8 @@
 #pragma once
 /// \file distributed.hpp
 /// The result of a MapReduce job left where it was reduced: every rank holds the keys it
-/// owns (hash partitioned). Iterate locally, or gather, take the top K, or write a file.
+/// owns (hash partitioned). Iterate locally, or gather, take the top K, or write the sorted
+/// result file (every rank writing its slice of the order).
 
 #include <mpi.h>
 
@@ -14,13 +15,15 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
-#include "mr/detail/atomic_file.hpp"
 #include "mr/detail/collective_error.hpp"
 #include "mr/detail/key_codec.hpp"
+#include "mr/detail/parallel_file.hpp"
 #include "mr/detail/records.hpp"
+#include "mr/detail/sample_sort.hpp"
 #include "mr/detail/shuffle.hpp"
 #include "mr/error.hpp"
 
@@ -124,18 +127,17 @@ class Distributed {
     return out;
   }
 
-  /// Writes `key TAB value` lines (operator<<), ordered by key, to `path` on `root`, through
-  /// a temporary file renamed into place. Collective; InputError on every rank on failure.
-  void write(const std::string& path, int root = 0) const {
-    const auto all = gather(root);
-    int rank = 0;
-    MR_MPI_CALL(MPI_Comm_rank, comm_, &rank);
-    detail::agree_on_error(comm_, [&] {
-      if (rank != root) return;
-      std::ostringstream text;
-      for (const auto& [key, value] : all) text << key << '\t' << value << '\n';
-      detail::write_file_atomically(path, text.str());
-    });
+  /// Writes `key TAB value` lines (operator<<), ordered by key, as the file `path`: the keys
+  /// are sorted across the ranks (a distributed sample sort), and every rank formats and
+  /// writes its own slice of the order at its offset (MPI-IO), into a temporary file renamed
+  /// into place at the end. No rank holds more than about its own share. Collective;
+  /// InputError naming the path on every rank on failure, and no partial file.
+  void write(const std::string& path) const {
+    auto slice = detail::sample_sort(comm_, sort_entries(), [](const Entry& a, const Entry& b) { return a.key < b.key; },
+                                     EntryCodec{});
+    std::ostringstream text;
+    for (const Entry& entry : slice.entries) text << entry.key << '\t' << entry.value << '\n';
+    detail::write_in_rank_order(comm_, path, std::move(text).str());
   }
 
   /// The rank's table itself (keys in their byte form).
@@ -182,6 +184,39 @@ class Distributed {
                       [](const auto& a, const auto& b) { return ranks_before(a.first, a.second, b.first, b.second); });
     entries.resize(n);
     return entries;
+  }
+
+  /// An entry of write()'s sort: string keys as views of their bytes (which order as the
+  /// strings do), other keys decoded, so that they order by their operator<.
+  using SortKey = std::conditional_t<std::same_as<K, std::string>, std::string_view, K>;
+  struct Entry {
+    SortKey key;
+    V value;
+  };
+  struct EntryCodec {
+    void encode(detail::Bytes& out, const Entry& entry) const {
+      detail::Bytes scratch;
+      if constexpr (std::same_as<K, std::string>) detail::append_entry(out, entry.key, entry.value);
+      else detail::append_entry(out, detail::key_bytes<K>(entry.key, scratch), entry.value);
+    }
+    Entry decode(detail::Decoder& in) const {
+      const std::string_view bytes = in.take(in.raw<std::uint32_t>());
+      V value = [&] {
+        if constexpr (detail::slot_value_v<V>) return in.raw<V>();
+        else return in.value<V>();
+      }();
+      if constexpr (std::same_as<K, std::string>) return Entry{bytes, std::move(value)};
+      else return Entry{detail::decode_key<K>(bytes), std::move(value)};
+    }
+  };
+  std::vector<Entry> sort_entries() const {
+    std::vector<Entry> out;
+    out.reserve(table_.size());
+    table_.for_each([&](std::string_view key, std::uint64_t, const V& value) {
+      if constexpr (std::same_as<K, std::string>) out.push_back(Entry{key, value});
+      else out.push_back(Entry{detail::decode_key<K>(key), value});
+    });
+    return out;
   }
 
   MPI_Comm comm_;

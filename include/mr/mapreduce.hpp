@@ -119,9 +119,21 @@ void check_map_function() {
 /// Maps one block of whole lines into `emit` (the one record loop of both engines).
 template <class Map, class Emit>
 void map_block(std::string_view lines, const BlockOrigin& origin, Map& map, Emit& emit, MapReduceStats& stats) {
+  PhaseClock clock;
   emit.set_window(lines.data(), lines.data() + lines.size());
   map_records(lines, origin, map, emit, stats);
   emit.flush();
+  stats.phases.map += clock.lap();
+}
+
+/// Runs `read_and_map` (a loop that reads blocks and calls map_block for each) and counts the
+/// time it spent outside map_block as reading.
+template <class F>
+void timed_read(MapReduceStats& stats, F&& read_and_map) {
+  PhaseClock clock;
+  const double mapped_before = stats.phases.map;
+  read_and_map();
+  stats.phases.read += clock.lap() - (stats.phases.map - mapped_before);
 }
 
 /// This rank's map phase over files: its own byte ranges, into a local table.
@@ -138,9 +150,11 @@ table_of<J> map_files(MPI_Comm comm, const J& job, const std::vector<std::string
   read.chunk_bytes = options.chunk_bytes;
   read.on_plan = options.on_plan;
   const bool report = rank == 0 && static_cast<bool>(options.on_mapped);
-  for_each_local_block(comm, inputs, read, [&](std::string_view lines, const BlockOrigin& origin) {
-    map_block(lines, origin, map, emit, stats);
-    if (report) options.on_mapped(lines.size());
+  timed_read(stats, [&] {
+    for_each_local_block(comm, inputs, read, [&](std::string_view lines, const BlockOrigin& origin) {
+      map_block(lines, origin, map, emit, stats);
+      if (report) options.on_mapped(lines.size());
+    });
   });
   return table;
 }
@@ -152,6 +166,7 @@ table_of<J> map_items(MPI_Comm comm, const J& job, const std::vector<T>& items, 
   table_of<J> table(kFirstTableSlots, job.reduce);
   emitter_of<J> emit(table);
   auto map = job.map;
+  PhaseClock clock;
   agree_on_error(comm, [&] {
     std::size_t index = 0;
     try {
@@ -162,6 +177,7 @@ table_of<J> map_items(MPI_Comm comm, const J& job, const std::vector<T>& items, 
     emit.flush();
     stats.records += items.size();
   });
+  stats.phases.map += clock.lap();
   return table;
 }
 
@@ -170,11 +186,12 @@ template <class J>
 distributed_of<J> reduce_by_owner(MPI_Comm comm, table_of<J> local, const MapReduceStats& mapped,
                                   const MapReduceOptions& options) {
   table_of<J> owned(16, local.reducer());
+  PhaseTimes phases = mapped.phases;
   // The reduce function runs in the merge and may throw: every rank agrees.
-  agree_on_error(comm, [&] { owned = shuffle_to_owners(comm, local, options.exchange_limit); });
+  agree_on_error(comm, [&] { owned = shuffle_to_owners(comm, local, options.exchange_limit, &phases); });
   std::uint64_t mine[2] = {mapped.bytes, mapped.records}, total[2] = {0, 0};
   MR_MPI_CALL(MPI_Allreduce, mine, total, 2, MPI_UINT64_T, MPI_SUM, comm);
-  return distributed_of<J>(comm, std::move(owned), MapReduceStats{total[0], total[1]});
+  return distributed_of<J>(comm, std::move(owned), MapReduceStats{total[0], total[1], phases});
 }
 
 template <class K, class V, class Map, class Reduce>

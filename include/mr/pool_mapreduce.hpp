@@ -88,16 +88,20 @@ struct JobTasks {
   static MapReduceStats map_range(std::string name, PoolRunId run, std::string path, std::uint64_t begin,
                               std::uint64_t end) {
     return map_into(name, run, [&](auto& map, auto& emit, MapReduceStats& stats) {
-      for_each_block_in_range(path, begin, end, [&](std::string_view lines, const BlockOrigin& origin) {
-        map_block(lines, origin, map, emit, stats);
+      timed_read(stats, [&] {
+        for_each_block_in_range(path, begin, end, [&](std::string_view lines, const BlockOrigin& origin) {
+          map_block(lines, origin, map, emit, stats);
+        });
       });
     });
   }
   /// A whole compressed file, inflated by the worker as a stream.
   static MapReduceStats map_stream(std::string name, PoolRunId run, std::string path) {
     return map_into(name, run, [&](auto& map, auto& emit, MapReduceStats& stats) {
-      for_each_stream_block(path, [&](std::string_view lines, const BlockOrigin& origin) {
-        map_block(lines, origin, map, emit, stats);
+      timed_read(stats, [&] {
+        for_each_stream_block(path, [&](std::string_view lines, const BlockOrigin& origin) {
+          map_block(lines, origin, map, emit, stats);
+        });
       });
     });
   }
@@ -117,7 +121,7 @@ struct JobTasks {
     return out;
   }
   static Bytes merge(std::string name, Bytes buffers) {
-    Table table(buffers.size() / 8 + 16, job(name).reduce);
+    Table table(2 * entry_count_estimate<typename J::value_type>(buffers) + 16, job(name).reduce);
     merge_buffer(std::string_view(buffers), table);
     Bytes().swap(buffers);
     return serialize_table(table);
@@ -177,14 +181,17 @@ table_of<J> pool_reduce(const std::function<ProcessPoolExecutor&()>& executor, c
                      "' is not registered: add MR_JOB(" + job.name +
                      ") at namespace scope so pool workers can run it");
   PoolJobOutput output = run_pool_job(executor, tasks_of(job), inputs, options);
-  std::size_t bytes = 0;
-  for (const auto& table : output.tables) bytes = std::max(bytes, table.size());
-  table_of<J> table(bytes / 8 + 16, job.reduce);
+  std::size_t entries = 0;  // the largest part's: the parts share most keys
+  for (const auto& part : output.tables)
+    entries = std::max(entries, entry_count_estimate<typename J::value_type>(std::string_view(part)));
+  PhaseClock clock;
+  table_of<J> table(2 * entries + 16, job.reduce);
   for (auto& part : output.tables) {
     merge_buffer(std::string_view(part), table);
     Bytes().swap(part);
   }
   stats = output.stats;
+  stats.phases.reduce += clock.lap();
   return table;
 }
 

@@ -118,6 +118,18 @@ def test_results(r, work, quick):
           "--json summary has bytes, records, distinct keys, ranks: %s" % summary)
     check(re.search(r"mapreduce: wordcount, \d+ bytes, \d+ records, \d+ distinct keys, [\d.]+ s, [\d.]+ MB/s per rank",
                     stderr) is not None, "summary line on stderr")
+    # Phase times (the slowest rank's) and every rank's peak memory; --timings prints the phases.
+    out = os.path.join(work, "timed.tsv")
+    code, stdout, stderr = r.run("--json", "--timings", "--output", out, text_dir)
+    summary = json.loads(stdout.splitlines()[-1]) if code == 0 and stdout else {}
+    phases = summary.get("phases", {})
+    check(sorted(phases) == sorted(["read", "map", "shuffle", "reduce", "sort", "write"])
+          and all(isinstance(v, float) and v >= 0 for v in phases.values())
+          and phases["map"] > 0 and phases["write"] > 0, "--json phases: %s" % phases)
+    peaks = summary.get("peak_rss_bytes", [])
+    check(len(peaks) == r.args.np and all(p > 2**20 for p in peaks), "--json peak_rss_bytes per rank: %s" % peaks)
+    check(re.search(r"mapreduce: phases \(slowest rank each\): read [\d.]+ s, map [\d.]+ s, shuffle [\d.]+ s, "
+                    r"reduce [\d.]+ s, sort [\d.]+ s, write [\d.]+ s", stderr) is not None, "--timings line on stderr")
 
 
 def test_example(r, work):

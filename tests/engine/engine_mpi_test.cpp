@@ -5,14 +5,19 @@
 #include <zlib.h>
 
 #include <boost/mpi/collectives/broadcast.hpp>
+#include <boost/mpi/collectives/gather.hpp>
+#include <boost/serialization/vector.hpp>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <algorithm>
 #include <map>
 #include <sstream>
 #include <string>
 
 #include "mr/detail/collective_error.hpp"
+#include "mr/detail/parallel_file.hpp"
+#include "mr/detail/sample_sort.hpp"
 #include "mr/detail/shuffle.hpp"
 #include "mr/mr.hpp"
 #include "shared_dir.hpp"
@@ -198,4 +203,102 @@ TEST(MapReduce, EmptyInputGivesEmptyResult) {
   auto counts = mr::map_reduce<std::string, long>(
       world(), {file}, [](std::string_view line, auto& emit) { emit(line, 1); }, std::plus<>{});
   EXPECT_TRUE(counts.empty());
+}
+
+// ---- the distributed sort and the parallel file (the result file without a funnel) ----
+
+namespace {
+
+struct NumberCodec {
+  void encode(Bytes& out, const std::uint64_t& n) const { out.append(reinterpret_cast<const char*>(&n), sizeof n); }
+  std::uint64_t decode(Decoder& in) const { return in.raw<std::uint64_t>(); }
+};
+
+/// Every rank's slice gathered on rank 0, in rank order.
+std::vector<std::uint64_t> concatenated(const std::vector<std::uint64_t>& slice) {
+  std::vector<std::vector<std::uint64_t>> all;
+  boost::mpi::gather(world(), slice, all, 0);
+  std::vector<std::uint64_t> out;
+  for (const auto& part : all) out.insert(out.end(), part.begin(), part.end());
+  return out;
+}
+
+}  // namespace
+
+TEST(SampleSort, SlicesInRankOrderAreTheGlobalOrder) {
+  const int rank = world().rank(), size = world().size();
+  // Distinct numbers, unevenly spread: rank r holds r * 1000 + 37 of them (rank 0's few).
+  struct Case {
+    const char* name;
+    std::function<std::size_t(int)> count;
+  };
+  const std::vector<Case> cases = {
+      {"uneven", [](int r) { return static_cast<std::size_t>(r) * 1000 + 37; }},
+      {"all on the last rank", [size](int r) { return r == size - 1 ? std::size_t{5000} : 0; }},
+      {"empty", [](int) { return std::size_t{0}; }},
+      {"fewer entries than ranks", [](int r) { return r == 0 ? std::size_t{1} : 0; }},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::uint64_t> mine;
+    std::vector<std::uint64_t> expected;
+    for (int r = 0; r < size; ++r)
+      for (std::size_t i = 0; i < c.count(r); ++i) {
+        const std::uint64_t n = (static_cast<std::uint64_t>(i) * 2654435761u + static_cast<std::uint64_t>(r)) * 64 +
+                                static_cast<std::uint64_t>(r);  // distinct across ranks (low bits)
+        expected.push_back(n);
+        if (r == rank) mine.push_back(n);
+      }
+    std::sort(expected.begin(), expected.end());
+    // A tiny exchange limit: the sort's all-to-alls run in many rounds.
+    const auto slice = sample_sort(world(), mine, std::less<>{}, NumberCodec{}, 64);
+    EXPECT_TRUE(std::is_sorted(slice.entries.begin(), slice.entries.end())) << c.name;
+    const auto all = concatenated(slice.entries);
+    if (rank == 0) EXPECT_EQ(all, expected) << c.name;
+    // Balance: with thousands of entries, no slice is much larger than its share.
+    if (c.count(size - 1) >= 5000 && size > 1)
+      EXPECT_LE(slice.entries.size(), 2 * expected.size() / static_cast<std::size_t>(size) + 64) << c.name;
+  }
+}
+
+TEST(ParallelFile, RanksPartsInRankOrderByEveryRoute) {
+  const SharedDir dir;
+  const int rank = world().rank();
+  // Rank r writes r+1 copies of a line naming it (rank 0: also a part larger than the chunks).
+  std::string part;
+  for (int i = 0; i <= rank; ++i) part += "rank " + std::to_string(rank) + " line " + std::to_string(i) + "\n";
+  if (rank == 0) part += std::string(1000, 'x') + "\n";
+  std::string expected;
+  for (int r = 0; r < world().size(); ++r) {
+    for (int i = 0; i <= r; ++i) expected += "rank " + std::to_string(r) + " line " + std::to_string(i) + "\n";
+    if (r == 0) expected += std::string(1000, 'x') + "\n";
+  }
+  for (const auto route : {ParallelWrite::every_rank, ParallelWrite::through_root}) {
+    const auto path = (dir.path() / "out.txt").string();
+    const ParallelWrite taken = write_in_rank_order(world(), path, part, {route, /*chunk_limit=*/7});
+    EXPECT_EQ(taken, route);  // one host: every rank can open the file
+    if (rank == 0) {
+      std::ifstream in(path, std::ios::binary);
+      std::stringstream got;
+      got << in.rdbuf();
+      EXPECT_EQ(got.str(), expected);
+    }
+    world().barrier();
+  }
+  // Empty parts everywhere: an empty file.
+  const auto empty = (dir.path() / "empty.txt").string();
+  write_in_rank_order(world(), empty, "");
+  if (rank == 0) EXPECT_EQ(fs::file_size(empty), 0u);
+  // An unwritable place: InputError naming it on every rank, nothing left behind.
+  const auto bad = (dir.path() / "no" / "such" / "dir" / "x.txt").string();
+  try {
+    write_in_rank_order(world(), bad, part);
+    ADD_FAILURE() << "expected InputError";
+  } catch (const mr::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("no/such/dir/x.txt"), std::string::npos) << e.what();
+  }
+  world().barrier();
+  if (rank == 0)
+    for (const auto& entry : fs::directory_iterator(dir.path()))
+      EXPECT_TRUE(entry.path().filename() == "out.txt" || entry.path().filename() == "empty.txt")
+          << "left behind: " << entry.path();
 }

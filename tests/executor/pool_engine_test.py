@@ -6,6 +6,7 @@ byte, on generated data.
 usage: pool_engine_test.py MAPREDUCE MPIEXEC WORKERS
 """
 import gzip
+import json
 import os
 import random
 import subprocess
@@ -116,6 +117,17 @@ compare("one chunk", [os.path.join(tmp, "dir", "c.txt")], read(os.path.join(tmp,
 result = run(["--progress", os.path.join(tmp, "dir")], "pool")
 check(b"mapreduce: map 100.0%" in result.stderr,
       "--progress: no final 'mapreduce: map 100.0%%' in %r" % result.stderr[-300:])
+
+# --json phases and --timings, as the SPMD engine reports them (the parent's view of the run).
+out_file = os.path.join(tmp, "timed.out")
+result = run(["--json", "--timings", "--output", out_file, os.path.join(tmp, "dir")], "pool")
+summary = json.loads(result.stdout.splitlines()[-1]) if result.returncode == 0 and result.stdout else {}
+phases = summary.get("phases", {})
+check(sorted(phases) == sorted(["read", "map", "shuffle", "reduce", "sort", "write"])
+      and all(v >= 0 for v in phases.values()) and phases["map"] > 0 and phases["write"] > 0,
+      "pool --json phases: %s" % phases)
+check(len(summary.get("peak_rss_bytes", [])) == 1, "pool --json peak_rss_bytes (the parent's): %s" % summary)
+check(b"mapreduce: phases (pool parent's view): read " in result.stderr, "pool --timings line: %r" % result.stderr[-300:])
 
 # Bad input: one line naming file:line, non-zero exit, no output file.
 bad = os.path.join(tmp, "bad.tsv")

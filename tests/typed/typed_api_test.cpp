@@ -168,3 +168,38 @@ TEST(TypedApi, RecordErrorsNameTheFileAndLineOnEveryRank) {
     EXPECT_EQ(std::string(e.what()), "item 0: odd item");
   }
 }
+
+TEST(TypedApi, DistributedWriteOrdersEveryKeyKindByItsLess) {
+  SharedDir dir;
+  const int rank = world().rank(), size = world().size();
+  // int keys whose byte order is not their numeric order (negative, multi-byte), from items.
+  std::vector<int> mine;
+  std::map<int, long> expected;
+  for (int i = 0; i < 3000; ++i) {
+    const int key = (i * 7919 % 1201 - 600) * 257;  // -154200 .. 154157
+    if (i % size == rank) mine.push_back(key);
+    ++expected[key];
+  }
+  auto ints = mr::map_reduce_distributed<int, long>(
+      world(), mr::items(mine), [](int key, auto& emit) { emit(key, 1L); }, std::plus<>{});
+  const auto int_path = (dir.path() / "ints.tsv").string();
+  ints.write(int_path);
+  // string keys with string values (values that do not live in the table's slots).
+  const std::string text = typed::generated_text(400);
+  const auto strings = mr::map_reduce_distributed(world(), {dir.write("s.txt", text)}, typed::string_string);
+  const auto string_path = (dir.path() / "strings.tsv").string();
+  strings.write(string_path);
+  if (rank == 0) {
+    auto read = [](const std::string& path) {
+      std::ifstream in(path);
+      std::stringstream got;
+      got << in.rdbuf();
+      return got.str();
+    };
+    std::ostringstream want_ints, want_strings;
+    for (const auto& [k, v] : expected) want_ints << k << '\t' << v << '\n';
+    for (const auto& [k, v] : typed::oracle(text).string_string) want_strings << k << '\t' << v << '\n';
+    EXPECT_EQ(read(int_path), want_ints.str());
+    EXPECT_EQ(read(string_path), want_strings.str());
+  }
+}

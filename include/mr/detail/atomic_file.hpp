@@ -23,6 +23,9 @@ class AtomicFile {
   void write(std::string_view bytes);
   /// Flushes, closes and renames the file into place.
   void commit();
+  /// The temporary file's path, for writers other than write() (other ranks, via MPI-IO)
+  /// before commit().
+  std::string temp_path() const;
 
  private:
   struct State;

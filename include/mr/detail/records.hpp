@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <concepts>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -54,6 +55,20 @@ void for_each_line(std::string_view block, F&& f) {
   if (start < size) line_until(size);
 }
 
+/// Seconds since the previous lap (or construction), for PhaseTimes.
+class PhaseClock {
+ public:
+  double lap() noexcept {
+    const auto now = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return seconds;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
 /// "name:line" of the record starting at `record` inside a block from `origin`.
 inline std::string record_location(const BlockOrigin& origin, const char* record) {
   std::uint64_t number = origin.line_base + 1;
@@ -65,10 +80,34 @@ inline std::string record_location(const BlockOrigin& origin, const char* record
 
 namespace mr {
 
-/// Bytes and records mapped: by one task, one rank, or (in results) the whole job.
+/// Wall-clock seconds one process spent in each phase of a run.
+struct PhaseTimes {
+  /// Producing input blocks: discovery, planning, inflating `.gz`, reading stdin. The page
+  /// faults of memory-mapped files count as map: they happen where the map touches the bytes.
+  double read = 0;
+  double map = 0;      ///< the map function and the local combiner
+  double shuffle = 0;  ///< moving keys to their owners (a pool: workers' tables to the parent)
+  double reduce = 0;   ///< merging what arrived into the owner's table
+  double sort = 0;     ///< ordering the result (the distributed sort of an output file)
+  double write = 0;    ///< formatting and writing the result file
+
+  PhaseTimes& operator+=(const PhaseTimes& other) noexcept {
+    read += other.read;
+    map += other.map;
+    shuffle += other.shuffle;
+    reduce += other.reduce;
+    sort += other.sort;
+    write += other.write;
+    return *this;
+  }
+};
+
+/// Bytes and records mapped: by one task, one rank, or (in results) the whole job; and this
+/// process's phase times.
 struct MapReduceStats {
   std::uint64_t bytes = 0;    ///< input bytes mapped
   std::uint64_t records = 0;  ///< map calls (lines, or items)
+  PhaseTimes phases;          ///< this process's (a pool's parent: the run as it saw it)
 };
 
 /// A record type for map functions that see a block of whole lines at once (the last may

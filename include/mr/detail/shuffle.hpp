@@ -20,6 +20,7 @@
 
 #include "mr/detail/hash_table.hpp"
 #include "mr/detail/mpi_check.hpp"
+#include "mr/detail/records.hpp"
 #include "mr/detail/wire.hpp"
 #include "mr/error.hpp"
 
@@ -45,6 +46,23 @@ void for_each_entry(std::string_view buffer, F&& f) {
     const std::string_view key = in.take(size);
     if constexpr (slot_value_v<V>) f(key, in.raw<V>());
     else f(key, in.value<V>());
+  }
+}
+
+/// The number of entries in `buffer` when values have a fixed size (a walk over the key
+/// sizes), else an estimate from its size (16 bytes an entry), for sizing a table.
+template <class V>
+std::size_t entry_count_estimate(std::string_view buffer) {
+  if constexpr (slot_value_v<V>) {
+    std::size_t count = 0;
+    for (std::size_t at = 0; at + sizeof(std::uint32_t) <= buffer.size(); ++count) {
+      std::uint32_t size = 0;
+      std::memcpy(&size, buffer.data() + at, sizeof size);
+      at += sizeof size + size + sizeof(V);
+    }
+    return count;
+  } else {
+    return buffer.size() / 16;
   }
 }
 
@@ -99,23 +117,27 @@ inline std::uint64_t rounds_for(std::uint64_t bytes, std::uint64_t per_round) no
 }
 
 /// The shuffle: sends every key of `local` to its owner rank (all-to-all) and returns the
-/// table of the keys this rank owns, reduced. `local` is emptied. Collective.
+/// table of the keys this rank owns, reduced. `local` is emptied. Collective. Adds the time
+/// of the exchange and of the merge to `phases` (shuffle, reduce) when given.
 template <class V, class Reduce>
-FlatTable<V, Reduce> shuffle_to_owners(MPI_Comm comm, FlatTable<V, Reduce>& local, std::uint64_t limit = INT_MAX) {
+FlatTable<V, Reduce> shuffle_to_owners(MPI_Comm comm, FlatTable<V, Reduce>& local, std::uint64_t limit = INT_MAX,
+                                       PhaseTimes* phases = nullptr) {
   int size = 1;
   MR_MPI_CALL(MPI_Comm_size, comm, &size);
   if (size == 1) return std::exchange(local, FlatTable<V, Reduce>(16, local.reducer()));
+  PhaseClock clock;
   auto received = alltoallv_bytes(comm, partition_table(local, size), limit);
-  std::size_t bytes = 0;
-  for (const auto& buffer : received) bytes += buffer.size();
+  if (phases) phases->shuffle += clock.lap();
+  std::size_t entries = 0;
+  for (const auto& buffer : received) entries += entry_count_estimate<V>(std::string_view(buffer));
   local.clear();
-  // Entries take about 16 bytes, and the table stays under half full: size it from what
-  // arrived rather than grow it.
-  FlatTable<V, Reduce> owned(bytes / 8 + 16, local.reducer());
+  // Size the table from what arrived rather than grow it (it stays under half full).
+  FlatTable<V, Reduce> owned(2 * entries + 16, local.reducer());
   for (auto& buffer : received) {
     merge_buffer(std::string_view(buffer), owned);
     Bytes().swap(buffer);
   }
+  if (phases) phases->reduce += clock.lap();
   return owned;
 }
 

@@ -69,6 +69,8 @@ void AtomicFile::commit() {
   state_.reset();
 }
 
+std::string AtomicFile::temp_path() const { return state_->temp.string(); }
+
 void write_file_atomically(const std::string& path, std::string_view text) {
   AtomicFile file(path);
   file.write(text);

@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "jobs/builtin_maps.hpp"
-#include "jobs/merged_output.hpp"
+#include "jobs/sorted_output.hpp"
 #include "jobs/output.hpp"
 #include "mr/detail/collective_error.hpp"
 #include "mr/detail/tokenize.hpp"
@@ -93,6 +93,7 @@ JobSummary summary_of(const JobConfig& config, const MapReduceStats& stats, std:
   summary.engine = engine;
   summary.job = config.job;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.phases = stats.phases;
   return summary;
 }
 
@@ -114,27 +115,33 @@ void run_on_ranks(MPI_Comm comm, const JobConfig& config) {
   const boost::mpi::communicator world(comm, boost::mpi::comm_attach);
   with_job(config, [&](const auto& job) {
     auto result = map_reduce_distributed(world, config.inputs, job, progress.hooks(config));
-    const MapReduceStats stats = result.stats();
-    // No rank gathers the table: --top comes from each rank's own top K (or the head of the
-    // merged output), --query from each key's owner, the file from a k-way merge on rank 0.
-    std::vector<std::pair<std::string, std::int64_t>> top_entries;
+    MapReduceStats stats = result.stats();
+    // No rank gathers the table: the file is sorted and written by every rank, --top comes
+    // from each rank's own top K, --query from each key's owner.
     if (!config.output.empty()) {
       progress.stage("sort and write");
-      top_entries = write_merged_output(comm, result.table(), config.output, config.top);
-    } else {
-      progress.stage("top and queries");
-      top_entries = result.top(static_cast<std::size_t>(config.top));
+      write_sorted_output(comm, result.table(), config.output, stats.phases);
     }
-    std::vector<ResultEntry> top;
-    for (const auto& [key, count] : top_entries) top.emplace_back(key, count);
+    progress.stage("top and queries");
+    std::vector<std::pair<std::string, std::int64_t>> top_entries;
+    if (config.top > 0) top_entries = result.top(static_cast<std::size_t>(config.top));
     const auto found = result.lookup(config.queries);
     const std::uint64_t distinct = result.size();
+    JobSummary summary = summary_of(config, stats, distinct, size, "spmd", start);
+    // The summary's phases are the slowest rank's; the peak memory is every rank's.
+    static_assert(sizeof(PhaseTimes) == 6 * sizeof(double), "PhaseTimes is reduced as 6 doubles");
+    MR_MPI_CALL(MPI_Reduce, &stats.phases, &summary.phases, 6, MPI_DOUBLE, MPI_MAX, 0, comm);
+    const std::uint64_t peak = peak_rss_bytes();
+    summary.peak_rss.resize(rank == 0 ? static_cast<std::size_t>(size) : 0);
+    MR_MPI_CALL(MPI_Gather, &peak, 1, MPI_UINT64_T, summary.peak_rss.data(), 1, MPI_UINT64_T, 0, comm);
     agree_on_error(comm, [&] {
       if (rank != 0) return;
+      std::vector<ResultEntry> top;
+      for (const auto& [key, count] : top_entries) top.emplace_back(key, count);
       std::vector<std::int64_t> counts;
       for (const auto& count : found) counts.push_back(count.value_or(0));
       progress.end();
-      emit_answers(config, top, counts, summary_of(config, stats, distinct, size, "spmd", start));
+      emit_answers(config, top, counts, summary);
     });
   });
 }

@@ -20,7 +20,7 @@ std::uint64_t parse_count(const std::string& option, const std::string& text, st
 
 const char* job_usage() {
   return "usage: mapreduce [--job wordcount|ngram] [--words whitespace|alnum] [--top K]\n"
-         "                 [--query WORD]... [--output FILE] [--json] [--progress]\n"
+         "                 [--query WORD]... [--output FILE] [--json] [--timings] [--progress]\n"
          "                 [--workers N] [--chunk-bytes N] INPUT...\n"
          "\n"
          "Counts words (wordcount) or sums Google Books 1-gram match counts (ngram).\n"
@@ -32,6 +32,7 @@ const char* job_usage() {
          "  --query W        print `W TAB count` (0 when absent); repeatable\n"
          "  --output FILE    write every `key TAB count` line, count desc then key\n"
          "  --json           print the run summary as JSON on stdout\n"
+         "  --timings        print the time of each phase (slowest rank) on stderr\n"
          "  --progress       show progress on stderr (default: only on a terminal)\n"
          "  --workers N      run on a pool of N worker processes instead of mpirun ranks\n"
          "  --chunk-bytes N  bytes per input partition, on ranks and pool workers alike\n"
@@ -92,6 +93,9 @@ JobConfig parse_job_args(const std::vector<std::string>& args) {
     } else if (name == "--json") {
       flag();
       config.json = true;
+    } else if (name == "--timings") {
+      flag();
+      config.timings = true;
     } else if (name == "--progress") {
       flag();
       config.progress = true;

@@ -28,6 +28,7 @@ struct JobConfig {
   std::uint64_t top = 0;             ///< --top K; 0: print nothing
   bool json = false;                 ///< --json: summary as one JSON object on stdout
   bool progress = false;             ///< --progress given explicitly
+  bool timings = false;              ///< --timings: the phase times on stderr
   bool help = false;                 ///< --help: print usage and exit 0
   int workers = 0;                   ///< --workers N: pool engine with N processes; 0: SPMD
   std::uint64_t chunk_bytes = 0;     ///< --chunk-bytes N: partition size; 0: automatic

@@ -106,26 +106,63 @@ std::string summary_json(const JobSummary& s) {
   char text[400];
   std::snprintf(text, sizeof text,
                 "{\"job\":\"%s\",\"engine\":\"%s\",\"ranks\":%d,\"bytes\":%" PRIu64 ",\"records\":%" PRIu64
-                ",\"distinct_keys\":%" PRIu64 ",\"seconds\":%.6f,\"mb_per_s_per_rank\":%.3f}",
+                ",\"distinct_keys\":%" PRIu64 ",\"seconds\":%.6f,\"mb_per_s_per_rank\":%.3f,",
                 to_string(s.job), json_escape(s.engine).c_str(), s.ranks, s.bytes, s.records, s.distinct_keys,
                 s.seconds, s.mb_per_second_per_rank());
+  std::string json = text;
+  const PhaseTimes& p = s.phases;
+  std::snprintf(text, sizeof text,
+                "\"phases\":{\"read\":%.6f,\"map\":%.6f,\"shuffle\":%.6f,\"reduce\":%.6f,\"sort\":%.6f,"
+                "\"write\":%.6f},\"peak_rss_bytes\":[",
+                p.read, p.map, p.shuffle, p.reduce, p.sort, p.write);
+  json += text;
+  for (std::size_t i = 0; i < s.peak_rss.size(); ++i) {
+    if (i > 0) json += ',';
+    json += std::to_string(s.peak_rss[i]);
+  }
+  json += "]}";
+  return json;
+}
+
+std::string phases_line(const JobSummary& s) {
+  const PhaseTimes& p = s.phases;
+  char text[320];
+  std::snprintf(text, sizeof text,
+                "mapreduce: phases (%s): read %.3f s, map %.3f s, shuffle %.3f s, reduce %.3f s, sort %.3f s, "
+                "write %.3f s",
+                s.engine == "spmd" ? "slowest rank each" : "pool parent's view", p.read, p.map, p.shuffle, p.reduce,
+                p.sort, p.write);
   return text;
 }
 
+std::uint64_t peak_rss_bytes() {
+  std::FILE* status = std::fopen("/proc/self/status", "r");
+  if (!status) return 0;
+  char line[256];
+  std::uint64_t kib = 0;
+  while (std::fgets(line, sizeof line, status))
+    if (std::sscanf(line, "VmHWM: %" SCNu64 " kB", &kib) == 1) break;
+  std::fclose(status);
+  return kib * 1024;
+}
+
 void emit_result(const JobConfig& config, const CountTable& table, JobSummary summary) {
-  const auto start = std::chrono::steady_clock::now();
+  PhaseClock whole, clock;
   // Only --top needs order when there is no output file: sort just those.
   const std::size_t needed = config.output.empty() ? static_cast<std::size_t>(std::min<std::uint64_t>(config.top, SIZE_MAX)) : SIZE_MAX;
   std::vector<ResultEntry> entries;
   if (!config.output.empty() || config.top > 0) entries = ordered_entries(table, needed);
+  summary.phases.sort += clock.lap();
   if (!config.output.empty()) write_result_file(config.output, entries);
+  summary.phases.write += clock.lap();
   if (entries.size() > config.top) entries.resize(static_cast<std::size_t>(config.top));
   std::vector<std::int64_t> counts;
   for (const auto& query : config.queries) {
     const std::int64_t* count = table.find(query);
     counts.push_back(count ? *count : 0);
   }
-  summary.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.seconds += whole.lap();
+  summary.peak_rss = {peak_rss_bytes()};
   emit_answers(config, entries, counts, summary);
 }
 
@@ -136,6 +173,7 @@ void emit_answers(const JobConfig& config, const std::vector<ResultEntry>& top, 
   if (config.json) write_all(stdout, summary_json(summary) + "\n", "stdout");
   std::fflush(stdout);
   std::fprintf(stderr, "%s\n", summary_line(summary).c_str());
+  if (config.timings) std::fprintf(stderr, "%s\n", phases_line(summary).c_str());
 }
 
 }  // namespace mr::detail

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mr/detail/hash_table.hpp"
+#include "mr/detail/records.hpp"
 #include "jobs/job_config.hpp"
 
 namespace mr::detail {
@@ -70,6 +71,8 @@ struct JobSummary {
   int ranks = 1;   ///< processes that mapped (MPI ranks or pool workers)
   std::string engine = "spmd";
   JobKind job = JobKind::WordCount;
+  PhaseTimes phases;                    ///< each the slowest rank's (a pool: the parent's view)
+  std::vector<std::uint64_t> peak_rss;  ///< VmHWM bytes of each rank (a pool: the parent)
 
   /// bytes / seconds / ranks in MB/s (10^6 bytes).
   double mb_per_second_per_rank() const noexcept;
@@ -77,8 +80,13 @@ struct JobSummary {
 
 /// `mapreduce: 123 bytes, 4 records, 5 distinct keys, 0.010 s, 12.3 MB/s per rank (2 ranks)`
 std::string summary_line(const JobSummary& summary);
-/// The same as one JSON object (no trailing newline).
+/// The same as one JSON object (no trailing newline), with "phases" and "peak_rss_bytes".
 std::string summary_json(const JobSummary& summary);
+/// `mapreduce: phases (slowest of 2 ranks): read 0.010 s, map ...` for --timings.
+std::string phases_line(const JobSummary& summary);
+
+/// This process's peak resident memory (VmHWM of /proc/self/status) in bytes; 0 if unknown.
+std::uint64_t peak_rss_bytes();
 
 /// Everything rank 0 (or the pool parent) prints and writes at the end of a run:
 /// output file, --top, --query, summary (text on stderr; JSON on stdout with --json).

@@ -100,6 +100,7 @@ asio::awaitable<void> map_into(asio::awaitable<MapReduceStats> map, MapReduceSta
   const MapReduceStats chunk = co_await std::move(map);
   stats.bytes += chunk.bytes;
   stats.records += chunk.records;
+  stats.phases += chunk.phases;  // the workers' busy time, summed (run_job turns it into wall time)
   if (options.on_mapped) options.on_mapped(chunk.bytes);
 }
 
@@ -116,10 +117,16 @@ PoolRunId new_run_id() {
 asio::awaitable<void> run_job(ProcessPoolExecutor& executor, const PoolJobTasks& tasks, PoolRunId run,
                               std::vector<asio::awaitable<MapReduceStats>> maps, const MapReduceOptions& options,
                               PoolJobOutput& out) {
+  PhaseClock clock;
   std::vector<asio::awaitable<void>> mapped;
   mapped.reserve(maps.size());
   for (auto& map : maps) mapped.push_back(map_into(std::move(map), out.stats, options));
   co_await gather(std::move(mapped));
+  // The parent sees one wall time for the map tasks; split it as the workers spent theirs.
+  PhaseTimes& phases = out.stats.phases;
+  const double wall = clock.lap(), busy = phases.read + phases.map;
+  phases.read = busy > 0 ? wall * phases.read / busy : 0;
+  phases.map = wall - phases.read;
 
   // Every map has finished, so each worker's table is complete: collect them (one drain
   // pinned to each worker) and merge them as they arrive.
@@ -131,6 +138,7 @@ asio::awaitable<void> run_job(ProcessPoolExecutor& executor, const PoolJobTasks&
     drained.push_back(drain_into(await_owned(executor.submit_to(worker, tasks.drain, tasks.job, run)), first_level));
   co_await gather(std::move(drained));
   out.tables = co_await reduce_in_pool(executor, tasks, co_await first_level.finish());
+  phases.shuffle += clock.lap();  // the tables' way to the parent, merged on the way
 }
 
 /// All of stdin as blocks of whole lines (read before a pool is spawned, see run_pool_job).
@@ -191,10 +199,12 @@ std::vector<asio::awaitable<MapReduceStats>> submit_maps(ProcessPoolExecutor& ex
 
 PoolJobOutput run_pool_job(const std::function<ProcessPoolExecutor&()>& get_executor, const PoolJobTasks& tasks,
                            const std::vector<std::string>& arguments, const MapReduceOptions& options) {
+  PhaseClock clock;
   const std::vector<InputFile> inputs = discover_inputs(arguments);
   // Open MPI forwards the spawner's stdin to the first spawned worker, which would consume
   // part of it: read it before the pool exists.
   std::vector<std::string> stdin_blocks = read_stdin_if_used(inputs);
+  const double parent_read = clock.lap();
   ProcessPoolExecutor& executor = get_executor();
   const PoolRunId run = new_run_id();
   PoolJobOutput output;
@@ -205,6 +215,7 @@ PoolJobOutput run_pool_job(const std::function<ProcessPoolExecutor&()>& get_exec
                          options, output),
                  [&](std::exception_ptr e) { error = e; });
   loop.run();
+  output.stats.phases.read += parent_read;
   if (error) {
     // An input error in a worker comes back as RemoteError from another process: report it as
     // the same one-line InputError the MPI ranks give.

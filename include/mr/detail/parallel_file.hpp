@@ -1,0 +1,39 @@
+#pragma once
+/// \file parallel_file.hpp
+/// A file written by every rank at once: rank r's bytes follow rank r-1's. Each rank writes
+/// its own part at its offset (an exclusive scan of the sizes) through MPI-IO, into a
+/// temporary file that rank 0 renames into place once every rank has written, so the file
+/// appears whole or not at all. Where some rank cannot open that temporary file (an output
+/// directory that is not shared between the nodes), the parts are streamed to rank 0 in rank
+/// order instead, one bounded chunk at a time.
+
+#include <mpi.h>
+
+#include <climits>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace mr::detail {
+
+/// How write_in_rank_order() writes the file.
+enum class ParallelWrite {
+  every_rank,   ///< each rank at its offset (MPI-IO), when every rank can open the file
+  through_root  ///< the parts streamed to rank 0 in rank order
+};
+
+struct ParallelWriteOptions {
+  /// every_rank falls back to through_root where some rank cannot open the file; tests force
+  /// through_root.
+  ParallelWrite route = ParallelWrite::every_rank;
+  /// The largest single MPI write or message (MPI counts are `int`; tests lower it).
+  std::uint64_t chunk_limit = std::uint64_t{1} << 30;
+};
+
+/// Writes the concatenation, in rank order, of every rank's `bytes` as the file `path`.
+/// Collective; returns the route taken. On failure every rank throws the same InputError
+/// naming the path, and no file is left behind.
+ParallelWrite write_in_rank_order(MPI_Comm comm, const std::string& path, std::string_view bytes,
+                                  const ParallelWriteOptions& options = {});
+
+}  // namespace mr::detail

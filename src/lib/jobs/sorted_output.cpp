@@ -1,0 +1,40 @@
+#include "jobs/sorted_output.hpp"
+
+#include <vector>
+
+#include "jobs/output.hpp"
+#include "mr/detail/parallel_file.hpp"
+#include "mr/detail/sample_sort.hpp"
+
+namespace mr::detail {
+namespace {
+
+/// A result entry on the wire: the shuffle's entry format.
+struct ResultCodec {
+  void encode(Bytes& out, const ResultEntry& entry) const { append_entry(out, entry.key, entry.count); }
+  ResultEntry decode(Decoder& in) const {
+    const std::string_view key = in.take(in.raw<std::uint32_t>());
+    return ResultEntry(key, in.raw<std::int64_t>());
+  }
+};
+
+}  // namespace
+
+void write_sorted_output(MPI_Comm comm, const CountTable& owned, const std::string& path, PhaseTimes& phases) {
+  PhaseClock clock;
+  std::vector<ResultEntry> run;
+  run.reserve(owned.size());
+  owned.for_each([&](std::string_view key, std::uint64_t, std::int64_t count) { run.emplace_back(key, count); });
+  const auto slice = sample_sort(comm, std::move(run), result_before, ResultCodec{});
+  phases.sort += clock.lap();
+
+  std::string text;
+  std::size_t bytes = 0;
+  for (const ResultEntry& entry : slice.entries) bytes += entry.key.size() + 22;  // key TAB up-to-20-digit count \n
+  text.reserve(bytes);
+  for (const ResultEntry& entry : slice.entries) append_result_line(text, entry.key, entry.count);
+  write_in_rank_order(comm, path, text);
+  phases.write += clock.lap();
+}
+
+}  // namespace mr::detail
