@@ -4,10 +4,10 @@
   gen_data.py text  --size 500M [--seed 1] [--vocabulary 50000] -o data/text.txt
       English-like prose: Zipf-distributed words (a few real function words at the top,
       then syllable-built words), sentences with capitals and punctuation, ~70-byte lines.
-  gen_data.py ngram --size 1G [--seed 1] -o data/1gram.tsv
+  gen_data.py ngram --size 1G [--seed 1] [--vocabulary N] -o data/1gram.tsv
       Google Books 1-gram v2 lines `ngram TAB year TAB match_count TAB volume_count`,
       sorted like the published files (by ngram bytewise, then year), many years per
-      ngram, Zipf-ish counts.
+      ngram, Zipf-ish counts; with --vocabulary, exactly N distinct ngrams (+2).
 
 The output is written to a temporary file and renamed, and it is a pure function of the
 arguments.
@@ -91,9 +91,10 @@ def write_text(out, size, rng, vocabulary):
         written += len(chunk)
 
 
-def write_ngram(out, size, rng):
-    # ~1.3 KB per ngram on average: make enough sorted ngrams to reach `size`.
-    needed = max(16, int(size / 1000 * 1.3))
+def write_ngram(out, size, rng, vocabulary=None):
+    # ~1.3 KB per ngram on average: make enough sorted ngrams to reach `size`. With a
+    # vocabulary, exactly that many ngrams, each with about size/vocabulary bytes of years.
+    needed = vocabulary or max(16, int(size / 1000 * 1.3))
     words = make_words(rng, needed)
     variants = []
     for word in words:
@@ -111,7 +112,12 @@ def write_ngram(out, size, rng):
     for ngram in variants:
         popularity = rng.paretovariate(1.1)  # Zipf-ish: a few very frequent ngrams
         first = rng.randint(1505, 2000) if popularity < 5 else rng.randint(1505, 1800)
-        years = [y for y in range(first, 2009) if rng.random() < min(0.95, 0.3 + popularity / 20)]
+        if vocabulary:
+            span = max(1, int(rng.uniform(0.2, 1.8) * size / len(variants) / 24))  # ~24 bytes a line
+            first = rng.randint(1505, max(1505, 2008 - span))
+            years = list(range(first, min(2009, first + span)))
+        else:
+            years = [y for y in range(first, 2009) if rng.random() < min(0.95, 0.3 + popularity / 20)]
         if not years:
             years = [2008]
         base = popularity * 3
@@ -123,10 +129,17 @@ def write_ngram(out, size, rng):
         chunk = b"".join(lines)
         out.write(chunk)
         written += len(chunk)
-        if written >= size:
+        if written >= size and not vocabulary:
             break
-    if written < size:
+    if written < size and not vocabulary:
         sys.exit("gen_data.py: vocabulary too small for the requested size")
+
+
+def write(out, size, rng, args):
+    if args.kind == "text":
+        write_text(out, size, rng, args.vocabulary or 50000)
+    else:
+        write_ngram(out, size, rng, args.vocabulary)
 
 
 def main():
@@ -134,20 +147,22 @@ def main():
     parser.add_argument("kind", choices=("text", "ngram"))
     parser.add_argument("--size", default="1M", help="bytes, with K/M/G suffix (default 1M)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--vocabulary", type=int, default=50000, help="distinct words for text (default 50000)")
+    parser.add_argument("--vocabulary", type=int, default=None,
+                        help="distinct words (text, default 50000) or exactly this many distinct ngrams (ngram; "
+                             "--size is then approximate)")
     parser.add_argument("-o", "--output", required=True, help="output file ('-' for stdout)")
     args = parser.parse_args()
     size = parse_size(args.size)
     rng = random.Random(args.seed)
     if args.output == "-":
         out = sys.stdout.buffer
-        (write_text(out, size, rng, args.vocabulary) if args.kind == "text" else write_ngram(out, size, rng))
+        write(out, size, rng, args)
         return
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     temp = args.output + ".tmp"
     try:
         with open(temp, "wb", buffering=1 << 20) as out:
-            (write_text(out, size, rng, args.vocabulary) if args.kind == "text" else write_ngram(out, size, rng))
+            write(out, size, rng, args)
         os.replace(temp, args.output)
     except BaseException:
         if os.path.exists(temp):

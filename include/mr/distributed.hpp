@@ -129,7 +129,7 @@ class Distributed {
 
   /// Writes `key TAB value` lines (operator<<), ordered by key, as the file `path`: the keys
   /// are sorted across the ranks (a distributed sample sort), and every rank formats and
-  /// writes its own slice of the order at its offset (MPI-IO), into a temporary file renamed
+  /// writes its own slice of the order at its offset (pwrite), into a temporary file renamed
   /// into place at the end. No rank holds more than about its own share. Collective;
   /// InputError naming the path on every rank on failure, and no partial file.
   void write(const std::string& path) const {

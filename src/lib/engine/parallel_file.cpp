@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <vector>
@@ -19,15 +21,6 @@ namespace {
 
 constexpr int kPartTag = 7302;
 
-/// True if this process can open `temp` for writing (it exists on rank 0's file system; a
-/// rank on another node sees it only if the directory is shared).
-bool can_open(const std::string& temp) {
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  ::close(fd);
-  return true;
-}
-
 std::string broadcast_string(MPI_Comm comm, std::string text) {
   std::uint64_t size = text.size();
   MR_MPI_CALL(MPI_Bcast, &size, 1, MPI_UINT64_T, 0, comm);
@@ -36,32 +29,27 @@ std::string broadcast_string(MPI_Comm comm, std::string text) {
   return text;
 }
 
-/// Every rank writes its part at its offset, then the file is closed by all.
-void write_every_rank(MPI_Comm comm, const std::string& path, const std::string& temp, std::string_view bytes,
+/// Every rank writes its part at its offset through its own descriptor of the file.
+void write_every_rank(MPI_Comm comm, const std::string& path, int fd, std::string_view bytes,
                       std::uint64_t chunk_limit) {
   std::uint64_t size = bytes.size(), offset = 0;
   MR_MPI_CALL(MPI_Exscan, &size, &offset, 1, MPI_UINT64_T, MPI_SUM, comm);
   int rank = 0;
   MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
   if (rank == 0) offset = 0;  // MPI_Exscan leaves rank 0's result undefined
-  MPI_File file = MPI_FILE_NULL;
-  // The open and close are collective: a failure is agreed on after them, not thrown between.
-  const int opened = MPI_File_open(comm, temp.c_str(), MPI_MODE_WRONLY, MPI_INFO_NULL, &file);
   std::exception_ptr error;
-  if (opened != MPI_SUCCESS) {
-    error = std::make_exception_ptr(InputError(path + ": cannot open the output for parallel writing (MPI-IO)"));
-  } else {
-    for (std::uint64_t done = 0; done < size && !error;) {
-      const auto count = static_cast<int>(std::min(size - done, std::min<std::uint64_t>(chunk_limit, INT_MAX)));
-      MPI_Status status;
-      if (MPI_File_write_at(file, static_cast<MPI_Offset>(offset + done), bytes.data() + done, count, MPI_BYTE,
-                            &status) != MPI_SUCCESS)
-        error = std::make_exception_ptr(InputError(path + ": write failed (MPI-IO)"));
-      done += static_cast<std::uint64_t>(count);
+  for (std::uint64_t done = 0; done < size;) {
+    const auto count = static_cast<std::size_t>(std::min(size - done, chunk_limit));
+    const ssize_t written = ::pwrite(fd, bytes.data() + done, count, static_cast<off_t>(offset + done));
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) {
+      error = std::make_exception_ptr(InputError(path + ": write failed: " + std::strerror(errno)));
+      break;
     }
+    done += static_cast<std::uint64_t>(written);
   }
-  if (opened == MPI_SUCCESS && MPI_File_close(&file) != MPI_SUCCESS && !error)
-    error = std::make_exception_ptr(InputError(path + ": write failed (MPI-IO close)"));
+  if (::close(fd) != 0 && !error)
+    error = std::make_exception_ptr(InputError(path + ": write failed: " + std::strerror(errno)));
   agree_on_error(comm, error);
 }
 
@@ -119,12 +107,20 @@ ParallelWrite write_in_rank_order(MPI_Comm comm, const std::string& path, std::s
     if (rank == 0) file = std::make_unique<AtomicFile>(path);
   });
   const std::string temp = broadcast_string(comm, rank == 0 ? file->temp_path() : std::string());
-  int reachable = options.route == ParallelWrite::every_rank && (rank == 0 || can_open(temp)) ? 1 : 0;
-  int everywhere = 0;
-  MR_MPI_CALL(MPI_Allreduce, &reachable, &everywhere, 1, MPI_INT, MPI_MIN, comm);
+  // Every rank opens the file rank 0 created: a rank on another node sees it only if the
+  // directory is shared. One rank writes through rank 0's own stream.
+  int size = 1;
+  MR_MPI_CALL(MPI_Comm_size, comm, &size);
+  const int fd = size > 1 && options.route == ParallelWrite::every_rank ? ::open(temp.c_str(), O_WRONLY | O_CLOEXEC) : -1;
+  int opened = fd >= 0 ? 1 : 0, everywhere = 0;
+  MR_MPI_CALL(MPI_Allreduce, &opened, &everywhere, 1, MPI_INT, MPI_MIN, comm);
   const ParallelWrite how = everywhere == 1 ? ParallelWrite::every_rank : ParallelWrite::through_root;
-  if (how == ParallelWrite::every_rank) write_every_rank(comm, path, temp, bytes, options.chunk_limit);
-  else write_through_root(comm, file.get(), bytes, options.chunk_limit);
+  if (how == ParallelWrite::every_rank) {
+    write_every_rank(comm, path, fd, bytes, std::max<std::uint64_t>(1, options.chunk_limit));
+  } else {
+    if (fd >= 0) ::close(fd);
+    write_through_root(comm, file.get(), bytes, options.chunk_limit);
+  }
   agree_on_error(comm, [&] {
     if (rank == 0) file->commit();
   });

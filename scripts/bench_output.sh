@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Benchmark of the phases that used to be serial on rank 0: the sorted result file
+# (--output against --top 1, which needs no sort), compressed shards (inflated by every rank),
+# and the whole process against the book's Python approach. Generated, seeded data in page
+# cache; every pair of runs is interleaved and each figure is the median of
+# MR_BENCH_REPEAT (default 3) job times. Outputs are checked identical across rank counts.
+#
+#   scripts/bench_output.sh
+#   MR_BENCH_NGRAM_KEYS=200000 MR_BENCH_NGRAM_SIZE=100M MR_BENCH_TEXT_KEYS=1000000 scripts/bench_output.sh  # quick
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+ngram_keys=${MR_BENCH_NGRAM_KEYS:-1000000}
+ngram_size=${MR_BENCH_NGRAM_SIZE:-500M}
+text_keys=${MR_BENCH_TEXT_KEYS:-10000000}
+shards=${MR_BENCH_SHARDS:-6}
+repeat=${MR_BENCH_REPEAT:-3}
+data=${MR_BENCH_DATA:-$MR_ROOT/data}
+mapreduce=$MR_BUILD_DIR/src/mapreduce
+out=$data/bench-out
+mkdir -p "$out"
+[[ -x $mapreduce ]] || "$MR_ROOT/scripts/build.sh"
+
+ngram_file=$data/bench-ngram-v$ngram_keys-$ngram_size.tsv
+text_file=$data/bench-distinct-$text_keys.txt
+shard_dir=$data/bench-ngram-v$ngram_keys-$ngram_size-gz$shards
+[[ -f $ngram_file ]] || { mr_log "generating $ngram_file"; python3 "$MR_ROOT/scripts/gen_data.py" ngram --size "$ngram_size" --vocabulary "$ngram_keys" --seed 11 -o "$ngram_file"; }
+if [[ ! -f $text_file ]]; then
+  # Distinct words, each once (the high-cardinality case: ~8 bytes a word, 10 words a line).
+  mr_log "generating $text_file"
+  python3 - "$text_keys" "$text_file" <<'PY'
+import os, random, sys
+n, path = int(sys.argv[1]), sys.argv[2]
+order = list(range(n))
+random.Random(12).shuffle(order)
+with open(path + ".tmp", "wb", buffering=1 << 20) as f:
+    for i in range(0, n, 10):
+        f.write(b" ".join(b"w%x" % (k * 2654435761 % (1 << 40)) for k in order[i:i + 10]) + b"\n")
+os.replace(path + ".tmp", path)
+PY
+fi
+if [[ ! -d $shard_dir ]]; then
+  mr_log "cutting $ngram_file into $shards .gz shards"
+  mkdir -p "$shard_dir.tmp"
+  (cd "$shard_dir.tmp" && split -n "l/$shards" -d "$ngram_file" part && for f in part*; do gzip -1 "$f"; done)
+  mv "$shard_dir.tmp" "$shard_dir"
+fi
+mr_log "warming the page cache"
+cat "$ngram_file" "$text_file" "$shard_dir"/* >/dev/null
+
+# job_seconds NP ARGS...: the program's own job time (its --json "seconds").
+job_seconds() {
+  local np=$1
+  shift
+  mpirun --oversubscribe -np "$np" "$mapreduce" --json "$@" 2>/dev/null | tail -1 |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["seconds"])'
+}
+# wall_seconds COMMAND...: the whole process, start to exit.
+wall_seconds() {
+  python3 - "$@" <<'PY'
+import subprocess, sys, time
+start = time.perf_counter()
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print("%.3f" % (time.perf_counter() - start))
+PY
+}
+
+rows=()
+for case in "ngram:--job ngram:$ngram_file" "text:--job wordcount:$text_file"; do
+  IFS=: read -r name options input <<<"$case"
+  for np in 1 2; do
+    for _ in $(seq "$repeat"); do
+      # shellcheck disable=SC2086  # options is a word list
+      rows+=("$name $np top $(job_seconds "$np" $options --top 1 "$input")")
+      # shellcheck disable=SC2086
+      rows+=("$name $np output $(job_seconds "$np" $options --output "$out/$name-np$np.tsv" "$input")")
+    done
+    mr_log "${rows[-2]} / ${rows[-1]}"
+  done
+  cmp "$out/$name-np1.tsv" "$out/$name-np2.tsv" || { echo "bench: -np 1 and -np 2 outputs differ ($name)" >&2; exit 1; }
+done
+for np in 1 2; do
+  for _ in $(seq "$repeat"); do
+    rows+=("shards $np top $(job_seconds "$np" --job ngram --top 1 "$shard_dir")")
+  done
+  mr_log "${rows[-1]}"
+done
+for _ in $(seq "$repeat"); do
+  rows+=("whole 2 mapreduce $(wall_seconds mpirun --oversubscribe -np 2 "$mapreduce" --job ngram --output "$out/whole.tsv" "$ngram_file")")
+done
+mr_log "${rows[-1]}"
+if [[ ${MR_BENCH_SKIP_PYTHON:-0} != 1 ]]; then
+  rows+=("whole 2 python $(wall_seconds python3 "$MR_ROOT/scripts/py_mapreduce_baseline.py" --job ngram --workers 2 --output "$out/whole-python.tsv" "$ngram_file")")
+  mr_log "${rows[-1]}"
+  cmp "$out/whole.tsv" "$out/whole-python.tsv" || { echo "bench: mapreduce and Python outputs differ" >&2; exit 1; }
+fi
+
+# shellcheck disable=SC2016  # the backquotes are Markdown inside the Python program
+printf '%s\n' "${rows[@]}" | NGRAM_KEYS=$ngram_keys TEXT_KEYS=$text_keys SHARDS=$shards REPEAT=$repeat python3 -c '
+import os, statistics, sys
+t = {}
+for line in sys.stdin:
+    name, np, mode, seconds = line.split()
+    t.setdefault((name, int(np), mode), []).append(float(seconds))
+m = {k: statistics.median(v) for k, v in t.items()}
+e = os.environ
+labels = {"ngram": "1-grams, %s distinct ngrams" % e["NGRAM_KEYS"], "text": "text, %s distinct words" % e["TEXT_KEYS"]}
+print("| input | processes | `--top 1` s | `--output` s | output / top | target |")
+print("|---|---|---|---|---|---|")
+for name, target in (("ngram", 1.15), ("text", 1.3)):
+    for np in (1, 2):
+        top, output = m[(name, np, "top")], m[(name, np, "output")]
+        print("| %s | %d | %.3f | %.3f | %.2fx | <= %.2fx |" % (labels[name], np, top, output, output / top, target))
+one, two = m[("shards", 1, "top")], m[("shards", 2, "top")]
+print("| 1-grams as %s .gz shards, `--top 1` | 1 / 2 | %.3f / %.3f | | %.2fx faster at -np 2 | >= 1.8x |" % (e["SHARDS"], one, two, one / two))
+if ("whole", 2, "python") in m:
+    mr, py = m[("whole", 2, "mapreduce")], m[("whole", 2, "python")]
+    print("| whole process, 1-grams `--output`, mapreduce -np 2 vs Python 2 workers | 2 | %.2f (mapreduce) | %.2f (Python) | %.1fx faster | >= 30x |" % (mr, py, py / mr))
+print()
+print("job times from the program (--json seconds), median of %s; whole process: wall clock of mpirun / python3." % e["REPEAT"])
+'
