@@ -49,6 +49,23 @@ void append_result_line(std::string& out, std::string_view key, std::int64_t cou
   out.append(digits, static_cast<std::size_t>(end - digits));
 }
 
+void append_result_lines(std::string& out, const ResultEntry* first, const ResultEntry* last) {
+  constexpr std::size_t kCountDigits = 20;  // the longest int64 (with its sign)
+  std::size_t most = 0;
+  for (const ResultEntry* entry = first; entry != last; ++entry) most += entry->key.size() + kCountDigits + 2;
+  const std::size_t start = out.size();
+  out.resize(start + most);
+  char* at = out.data() + start;
+  for (const ResultEntry* entry = first; entry != last; ++entry) {
+    std::memcpy(at, entry->key.data(), entry->key.size());
+    at += entry->key.size();
+    *at++ = '\t';
+    at = std::to_chars(at, at + kCountDigits, entry->count).ptr;
+    *at++ = '\n';
+  }
+  out.resize(static_cast<std::size_t>(at - out.data()));
+}
+
 std::vector<ResultEntry> ordered_entries(const CountTable& table, std::size_t limit) {
   std::vector<ResultEntry> entries;
   entries.reserve(table.size());
@@ -62,16 +79,14 @@ std::vector<ResultEntry> ordered_entries(const CountTable& table, std::size_t li
 
 void write_result_file(const std::string& path, const std::vector<ResultEntry>& entries) {
   AtomicFile file(path);
+  constexpr std::size_t kLinesPerWrite = 4096;
   std::string buffer;
-  buffer.reserve(1 << 16);
-  for (const auto& entry : entries) {
-    append_result_line(buffer, entry.key, entry.count);
-    if (buffer.size() >= (1 << 16)) {
-      file.write(buffer);
-      buffer.clear();
-    }
+  for (std::size_t at = 0; at < entries.size(); at += kLinesPerWrite) {
+    buffer.clear();
+    const ResultEntry* first = entries.data() + at;
+    append_result_lines(buffer, first, first + std::min(kLinesPerWrite, entries.size() - at));
+    file.write(buffer);
   }
-  file.write(buffer);
   file.commit();
 }
 

@@ -37,15 +37,22 @@ struct ResultEntry {
   }
 };
 
-/// The output order: count descending, then key ascending bytewise (the prefix first).
-inline bool result_before(const ResultEntry& a, const ResultEntry& b) noexcept {
-  if (a.count != b.count) return a.count > b.count;
-  if (a.prefix != b.prefix) return a.prefix < b.prefix;
-  return a.key < b.key;  // char_traits<char> compares as unsigned char: bytewise
-}
+/// The output order: count descending, then key ascending bytewise (the prefix first). A
+/// function object, so that the sorts inline it (a function pointer they would call).
+struct ResultBefore {
+  bool operator()(const ResultEntry& a, const ResultEntry& b) const noexcept {
+    if (a.count != b.count) return a.count > b.count;
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    return a.key < b.key;  // char_traits<char> compares as unsigned char: bytewise
+  }
+};
+inline constexpr ResultBefore result_before{};
 
 /// Appends the result line `key TAB count\n` to `out`.
 void append_result_line(std::string& out, std::string_view key, std::int64_t count);
+/// Appends the result lines of [first, last) to `out`, sized once and filled in place (one
+/// key copy per line: the formatting of a million-line result is otherwise mostly appends).
+void append_result_lines(std::string& out, const ResultEntry* first, const ResultEntry* last);
 
 /// The entries of `table` in output order; only the first `limit` are sorted when
 /// limit < size (the rest follow in unspecified order).

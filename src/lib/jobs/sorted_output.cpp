@@ -29,10 +29,7 @@ void write_sorted_output(MPI_Comm comm, const CountTable& owned, const std::stri
   phases.sort += clock.lap();
 
   std::string text;
-  std::size_t bytes = 0;
-  for (const ResultEntry& entry : slice.entries) bytes += entry.key.size() + 22;  // key TAB up-to-20-digit count \n
-  text.reserve(bytes);
-  for (const ResultEntry& entry : slice.entries) append_result_line(text, entry.key, entry.count);
+  append_result_lines(text, slice.entries.data(), slice.entries.data() + slice.entries.size());
   write_in_rank_order(comm, path, text);
   phases.write += clock.lap();
 }
