@@ -95,6 +95,15 @@ if [[ ${MR_BENCH_SKIP_PYTHON:-0} != 1 ]]; then
   cmp "$out/whole.tsv" "$out/whole-python.tsv" || { echo "bench: mapreduce and Python outputs differ" >&2; exit 1; }
 fi
 
+# Phase times at 1-4 ranks (3 and 4 oversubscribed on a 2-core machine: for shape only) of
+# the 1-gram job with --output, and the serial fraction they imply.
+phase_rows=()
+for np in 1 2 3 4; do
+  for _ in $(seq "$repeat"); do
+    phase_rows+=("$np $(mpirun --oversubscribe -np "$np" "$mapreduce" --json --job ngram --output "$out/phases.tsv" "$ngram_file" 2>/dev/null | tail -1)")
+  done
+done
+
 # shellcheck disable=SC2016  # the backquotes are Markdown inside the Python program
 printf '%s\n' "${rows[@]}" | NGRAM_KEYS=$ngram_keys TEXT_KEYS=$text_keys SHARDS=$shards REPEAT=$repeat python3 -c '
 import os, statistics, sys
@@ -118,4 +127,34 @@ if ("whole", 2, "python") in m:
     print("| whole process, 1-grams `--output`, mapreduce -np 2 vs Python 2 workers | 2 | %.2f (mapreduce) | %.2f (Python) | %.1fx faster | >= 30x |" % (mr, py, py / mr))
 print()
 print("job times from the program (--json seconds), median of %s; whole process: wall clock of mpirun / python3." % e["REPEAT"])
+'
+
+printf '%s\n' "${phase_rows[@]}" | python3 -c '
+import json, statistics, sys
+runs = {}
+for line in sys.stdin:
+    np, payload = line.split(" ", 1)
+    runs.setdefault(int(np), []).append(json.loads(payload))
+def median_run(np):
+    return sorted(runs[np], key=lambda r: r["seconds"])[len(runs[np]) // 2]
+names = ("read", "map", "shuffle", "reduce", "sort", "write")
+print()
+print("| ranks | job s | " + " | ".join(names) + " | speed-up | serial fraction (Karp-Flatt) |")
+print("|---|---|" + "---|" * len(names) + "---|---|")
+one = median_run(1)["seconds"]
+fractions = {}
+for np in sorted(runs):
+    r = median_run(np)
+    speedup = one / r["seconds"]
+    serial = "-" if np == 1 else "%.3f" % ((1 / speedup - 1 / np) / (1 - 1 / np))
+    if np == 2:
+        fractions[np] = (1 / speedup - 1 / np) / (1 - 1 / np)
+    print("| %d | %.3f | %s | %.2fx | %s |" % (np, r["seconds"], " | ".join("%.3f" % r["phases"][n] for n in names),
+                                              speedup, serial))
+if 2 in fractions:
+    e = max(fractions[2], 0.0)
+    print()
+    print("Amdahl projection from the 2-rank serial fraction e = %.3f: %.1fx at 16 ranks, %.1fx at 64 ranks"
+          % (e, 1 / (e + (1 - e) / 16), 1 / (e + (1 - e) / 64)))
+print("(phases: the slowest rank of each, from --json; 3-4 ranks share 2 cores, so only their shape counts)")
 '
