@@ -263,3 +263,37 @@ TEST(Table, SumReduceReportsOverflow) {
   table.add("k", INT64_MAX);
   EXPECT_THROW(table.add("k", 1), mr::RecordError);
 }
+
+// ---- the result order's radix sort (output.cpp) against std::sort ----
+
+TEST(ResultOrder, RadixSortMatchesTheComparisonSort) {
+  std::mt19937_64 random(42);
+  std::vector<std::string> keys;
+  // Keys that tie on the 8-byte prefix, short keys, a key with a NUL and 0xFF bytes, and
+  // counts with many ties, large values and negatives (the order is defined for all int64).
+  for (int i = 0; i < 30000; ++i) {
+    std::string key = i % 3 == 0 ? "prefix__" + std::to_string(random() % 5000) : std::to_string(random());
+    if (i % 101 == 0) key = std::string("a\0\xff", 3) + key;
+    if (i % 7 == 0) key.resize(random() % 4);
+    keys.push_back(key);
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());  // result keys are distinct
+  std::vector<mr::detail::ResultEntry> entries;
+  for (const auto& key : keys) {
+    const std::int64_t count = random() % 4 == 0 ? static_cast<std::int64_t>(random() >> 1) - (std::int64_t{1} << 61)
+                                                 : static_cast<std::int64_t>(random() % 20);
+    entries.emplace_back(key, count);
+  }
+  for (const std::size_t n : {std::size_t{0}, std::size_t{5}, std::size_t{4095}, entries.size()}) {
+    std::vector<mr::detail::ResultEntry> radix(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(n));
+    auto expected = radix;
+    std::sort(expected.begin(), expected.end(), mr::detail::result_before);
+    mr::detail::sort_results(radix);
+    ASSERT_EQ(radix.size(), expected.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(radix[i].key, expected[i].key) << "at " << i << " of " << n;
+      ASSERT_EQ(radix[i].count, expected[i].count) << "at " << i << " of " << n;
+    }
+  }
+}

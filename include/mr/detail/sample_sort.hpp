@@ -77,16 +77,26 @@ void merge_runs(std::vector<T>& entries, std::vector<std::size_t> ends, Less les
 
 }  // namespace sample_sort_detail
 
+/// The local sort of sample_sort(): std::sort with the order.
+struct ComparisonSort {
+  template <class T, class Less>
+  void operator()(std::vector<T>& entries, const Less& less) const {
+    std::sort(entries.begin(), entries.end(), less);
+  }
+};
+
 /// Sorts the entries of all ranks by `less` (a strict total order: equal entries would be
 /// split arbitrarily between slices) and returns this rank's slice: every entry of rank r's
-/// slice orders before every entry of rank r+1's. `run` is consumed. Collective.
-template <class T, class Less, EntryCodec<T> Codec>
+/// slice orders before every entry of rank r+1's. `run` is consumed. `local_sort(run, less)`
+/// sorts this rank's run (a faster sort for the entry type may replace std::sort).
+/// Collective.
+template <class T, class Less, EntryCodec<T> Codec, class LocalSort = ComparisonSort>
 SortedSlice<T> sample_sort(MPI_Comm comm, std::vector<T> run, Less less, const Codec& codec,
-                           std::uint64_t exchange_limit = INT_MAX) {
+                           std::uint64_t exchange_limit = INT_MAX, const LocalSort& local_sort = {}) {
   int rank = 0, size = 1;
   MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
   MR_MPI_CALL(MPI_Comm_size, comm, &size);
-  std::sort(run.begin(), run.end(), less);
+  local_sort(run, less);
   SortedSlice<T> slice;
   if (size == 1) {
     slice.entries = std::move(run);

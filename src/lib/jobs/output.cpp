@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <utility>
 #include <charconv>
 #include <cerrno>
 #include <chrono>
@@ -49,6 +51,48 @@ void append_result_line(std::string& out, std::string_view key, std::int64_t cou
   out.append(digits, static_cast<std::size_t>(end - digits));
 }
 
+void sort_results(std::vector<ResultEntry>& entries) {
+  constexpr std::size_t kRadixFrom = 4096;  // below this, std::sort is as fast
+  const std::size_t n = entries.size();
+  if (n < kRadixFrom) {
+    std::sort(entries.begin(), entries.end(), result_before);
+    return;
+  }
+  // The sort key as two 64-bit words, most significant first: the count mapped to an
+  // unsigned order and inverted (descending), then the key prefix.
+  auto high = [](const ResultEntry& e) { return ~(static_cast<std::uint64_t>(e.count) ^ (std::uint64_t{1} << 63)); };
+  auto digit = [&](const ResultEntry& e, int position) -> unsigned {  // 0..7: prefix bytes, 8..15: count bytes
+    const std::uint64_t word = position < 8 ? e.prefix : high(e);
+    return static_cast<unsigned>(word >> (8 * (position % 8))) & 0xFF;
+  };
+  constexpr int kDigits = 16;
+  std::vector<std::array<std::size_t, 256>> histograms(kDigits);
+  for (auto& h : histograms) h.fill(0);
+  for (const ResultEntry& e : entries)
+    for (int position = 0; position < kDigits; ++position) ++histograms[position][digit(e, position)];
+  std::vector<ResultEntry> scratch(n);
+  ResultEntry* from = entries.data();
+  ResultEntry* to = scratch.data();
+  for (int position = 0; position < kDigits; ++position) {
+    auto& counts = histograms[static_cast<std::size_t>(position)];
+    if (std::find(counts.begin(), counts.end(), n) != counts.end()) continue;  // one value for all: no pass
+    std::size_t offset = 0;
+    for (auto& count : counts) offset += std::exchange(count, offset);  // counts become bucket starts
+    for (std::size_t i = 0; i < n; ++i) to[counts[digit(from[i], position)]++] = from[i];
+    std::swap(from, to);
+  }
+  if (from != entries.data()) std::copy(from, from + n, entries.data());
+  // Equal count and prefix: order by the whole key.
+  for (std::size_t begin = 0; begin < n;) {
+    std::size_t end = begin + 1;
+    while (end < n && entries[end].count == entries[begin].count && entries[end].prefix == entries[begin].prefix) ++end;
+    if (end - begin > 1)
+      std::sort(entries.begin() + static_cast<std::ptrdiff_t>(begin), entries.begin() + static_cast<std::ptrdiff_t>(end),
+                result_before);
+    begin = end;
+  }
+}
+
 void append_result_lines(std::string& out, const ResultEntry* first, const ResultEntry* last) {
   constexpr std::size_t kCountDigits = 20;  // the longest int64 (with its sign)
   std::size_t most = 0;
@@ -73,7 +117,7 @@ std::vector<ResultEntry> ordered_entries(const CountTable& table, std::size_t li
   if (limit < entries.size())
     std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(limit), entries.end(), result_before);
   else
-    std::sort(entries.begin(), entries.end(), result_before);
+    sort_results(entries);
   return entries;
 }
 

@@ -48,6 +48,12 @@ struct ResultBefore {
 };
 inline constexpr ResultBefore result_before{};
 
+/// Sorts entries into output order (result_before): an LSD radix sort on (count descending,
+/// key prefix ascending) that skips the byte positions all entries share, then a comparison
+/// sort of each run that ties on both (keys sharing their first 8 bytes). A high-cardinality
+/// result is mostly ties on the count, which a comparison sort resolves a key at a time.
+void sort_results(std::vector<ResultEntry>& entries);
+
 /// Appends the result line `key TAB count\n` to `out`.
 void append_result_line(std::string& out, std::string_view key, std::int64_t count);
 /// Appends the result lines of [first, last) to `out`, sized once and filled in place (one

@@ -1,5 +1,6 @@
 #include "jobs/sorted_output.hpp"
 
+#include <climits>
 #include <vector>
 
 #include "jobs/output.hpp"
@@ -25,7 +26,8 @@ void write_sorted_output(MPI_Comm comm, const CountTable& owned, const std::stri
   std::vector<ResultEntry> run;
   run.reserve(owned.size());
   owned.for_each([&](std::string_view key, std::uint64_t, std::int64_t count) { run.emplace_back(key, count); });
-  const auto slice = sample_sort(comm, std::move(run), result_before, ResultCodec{});
+  const auto slice = sample_sort(comm, std::move(run), result_before, ResultCodec{}, INT_MAX,
+                                 [](std::vector<ResultEntry>& entries, ResultBefore) { sort_results(entries); });
   phases.sort += clock.lap();
 
   std::string text;
