@@ -170,18 +170,20 @@ std::vector<asio::awaitable<MapReduceStats>> submit_maps(ProcessPoolExecutor& ex
   std::stable_sort(compressed.begin(), compressed.end(),
                    [](const InputFile* a, const InputFile* b) { return a->size > b->size; });
   for (const InputFile* input : compressed)
-    maps.push_back(run_in_executor(executor, tasks.map_stream, tasks.job, run, input->path));
+    maps.push_back(run_in_executor(executor, tasks.map_stream, tasks.job, run, tasks.map_state, input->path));
   for (std::size_t i = 0; i < longest; ++i)
     for (const auto& ranges : plan)
       if (i < ranges.size())
-        maps.push_back(run_in_executor(executor, tasks.map_range, tasks.job, run, inputs[ranges[i].file].path,
+        maps.push_back(run_in_executor(executor, tasks.map_range, tasks.job, run, tasks.map_state,
+                                       inputs[ranges[i].file].path,
                                        ranges[i].begin, ranges[i].end));
   // stdin, read up front (see run_pool_job).
   std::uint64_t line_base = 0;
+  const std::string head(stdin_blocks.empty() ? std::string_view() : first_line_of(stdin_blocks.front()));
   for (std::string& block : stdin_blocks) {
     const std::uint64_t lines = count_lines(block);
-    maps.push_back(run_in_executor(executor, tasks.map_data, tasks.job, run, std::string("-"), line_base,
-                                   std::move(block)));
+    maps.push_back(run_in_executor(executor, tasks.map_data, tasks.job, run, tasks.map_state, std::string("-"),
+                                   line_base, head, std::move(block)));
     line_base += lines;
   }
   return maps;

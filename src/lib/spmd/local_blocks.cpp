@@ -31,7 +31,8 @@ enum class StreamStatus : int { Data = 0, Done = 1, Failed = 2 };
 void stream_input(MPI_Comm comm, int rank, int size, const InputFile& input, const BlockCallback& on_block,
                   std::exception_ptr& error) {
   std::unique_ptr<LineBlockReader> reader;
-  std::string block, piece;
+  std::string block, piece, head;  // head: the stream's first line, sent to every rank once
+  bool head_known = false;
   std::uint64_t lines_before = 0;
   const auto n = static_cast<std::size_t>(size);
   std::vector<int> counts(n), displs(n);
@@ -45,6 +46,7 @@ void stream_input(MPI_Comm comm, int rank, int size, const InputFile& input, con
           if (block.size() > static_cast<std::size_t>(INT_MAX))
             throw InputError(input.path + ": a line longer than 2 GiB cannot be scattered");
           status = StreamStatus::Data;
+          if (!head_known) head = first_line_of(block);
           const auto cuts = split_lines(block, size);
           std::uint64_t lines = lines_before;
           for (std::size_t r = 0; r < n; ++r) {
@@ -65,6 +67,13 @@ void stream_input(MPI_Comm comm, int rank, int size, const InputFile& input, con
     MR_MPI_CALL(MPI_Ibcast, &wire, 1, MPI_INT, 0, comm, &request);
     wait_sleeping(request);
     if (static_cast<StreamStatus>(wire) != StreamStatus::Data) return;
+    if (!head_known) {
+      auto head_size = static_cast<int>(head.size());
+      MR_MPI_CALL(MPI_Bcast, &head_size, 1, MPI_INT, 0, comm);
+      head.resize(static_cast<std::size_t>(head_size));
+      MR_MPI_CALL(MPI_Bcast, head.data(), head_size, MPI_CHAR, 0, comm);
+      head_known = true;
+    }
     int count = 0;
     std::uint64_t line_base = 0;
     MR_MPI_CALL(MPI_Scatter, counts.data(), 1, MPI_INT, &count, 1, MPI_INT, 0, comm);
@@ -74,7 +83,7 @@ void stream_input(MPI_Comm comm, int rank, int size, const InputFile& input, con
                 0, comm);
     if (error || count == 0) continue;
     try {
-      on_block(piece, BlockOrigin{input.path, piece.data(), line_base});
+      on_block(piece, BlockOrigin{input.path, piece.data(), line_base, head});
     } catch (...) {
       error = std::current_exception();
     }
@@ -91,7 +100,7 @@ void for_each_block_in_range(const std::string& path, std::uint64_t begin, std::
   const std::string_view text = file.text();
   const std::uint64_t stop = first_line_start(text, end);
   std::uint64_t at = first_line_start(text, begin);
-  const BlockOrigin origin{path, text.data(), 0};
+  const BlockOrigin origin{path, text.data(), 0, first_line_of(text)};
   while (at < stop) {
     const std::uint64_t window_end = std::min(first_line_start(text, std::min(stop, at + window)), stop);
     file.will_need(window_end, std::min(stop, window_end + window));
@@ -103,10 +112,11 @@ void for_each_block_in_range(const std::string& path, std::uint64_t begin, std::
 
 void for_each_stream_block(const std::string& path, const BlockCallback& on_block, std::size_t block_bytes) {
   LineBlockReader reader(path);
-  std::string block;
+  std::string block, head;
   std::uint64_t line_base = 0;
   while (reader.next(block, block_bytes)) {
-    on_block(block, BlockOrigin{path, block.data(), line_base});
+    if (line_base == 0) head = first_line_of(block);
+    on_block(block, BlockOrigin{path, block.data(), line_base, head});
     line_base += count_lines(block);
   }
 }
