@@ -201,6 +201,9 @@ TEST(JobConfig, ParsesEveryOption) {
   copy.configure(n.ngram.state());
   EXPECT_EQ(copy, n.ngram);  // what pool workers receive
   EXPECT_EQ(parse_job_args({"--output", "-", "x"}).output, "-");
+  const auto q = parse_job_args({"--query", "a", "in1", "in2", "--query", "b"});
+  EXPECT_EQ(q.queries, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(q.inputs, (std::vector<std::string>{"in1", "in2"}));
 }
 
 TEST(JobConfig, RejectsBadArguments) {

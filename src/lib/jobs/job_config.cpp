@@ -44,8 +44,7 @@ std::unique_ptr<CLI::App> make_app(RawArgs& raw) {
   app->add_option("--top", raw.top, "print the K most frequent `key TAB count` lines")->type_name("K");
   app->add_option("--query", raw.queries, "print `W TAB count` (0 when absent); repeatable")
       ->type_name("W")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->expected(1);
+      ->allow_extra_args(false);  // one word per --query: the next arguments are inputs
   app->add_option("--output", raw.output,
                   "write every `key TAB count` line, count desc then key; - for stdout. A symlink is followed, "
                   "a device or FIFO written in place, a regular file replaced atomically keeping its mode")

@@ -133,23 +133,29 @@ asio::awaitable<void> run_job(ProcessPoolExecutor& executor, const PoolJobTasks&
   out.tables = co_await reduce_in_pool(executor, tasks, co_await first_level.finish());
 }
 
-/// All of stdin as blocks of whole lines (read before a pool is spawned, see run_pool_job).
-std::vector<std::string> read_stdin_if_used(const std::vector<InputFile>& inputs) {
+/// One stream input (stdin, a FIFO, a device, ...) read whole, as blocks of whole lines.
+struct StreamBlocks {
+  std::string path;
   std::vector<std::string> blocks;
+};
+
+/// Every stream input, read before a pool is spawned (see run_pool_job).
+std::vector<StreamBlocks> read_streams(const std::vector<InputFile>& inputs) {
+  std::vector<StreamBlocks> streams;
   for (const InputFile& input : inputs) {
     if (input.kind != InputKind::Stdin) continue;
     LineBlockReader reader(input.path);
-    for (std::string block; reader.next(block, kStreamBlockBytes);) blocks.push_back(std::move(block));
-    break;  // a second "-" reads an exhausted stream, as on MPI ranks
+    StreamBlocks& stream = streams.emplace_back(StreamBlocks{input.path, {}});
+    for (std::string block; reader.next(block, kStreamBlockBytes);) stream.blocks.push_back(std::move(block));
   }
-  return blocks;
+  return streams;
 }
 
 /// One map task per compressed file, per planned byte range of the other files (interleaved
 /// so every worker starts on its own part of the input) and per block of stdin.
 std::vector<asio::awaitable<MapReduceStats>> submit_maps(ProcessPoolExecutor& executor, const PoolJobTasks& tasks,
                                                      PoolRunId run, const std::vector<InputFile>& inputs,
-                                                     std::vector<std::string> stdin_blocks, const MapReduceOptions& options) {
+                                                     std::vector<StreamBlocks> streams, const MapReduceOptions& options) {
   std::vector<asio::awaitable<MapReduceStats>> maps;
   PartitionOptions partition;
   partition.range_bytes = options.chunk_bytes;
@@ -178,13 +184,15 @@ std::vector<asio::awaitable<MapReduceStats>> submit_maps(ProcessPoolExecutor& ex
                                        inputs[ranges[i].file].path,
                                        ranges[i].begin, ranges[i].end));
   // stdin, read up front (see run_pool_job).
-  std::uint64_t line_base = 0;
-  const std::string head(stdin_blocks.empty() ? std::string_view() : first_line_of(stdin_blocks.front()));
-  for (std::string& block : stdin_blocks) {
-    const std::uint64_t lines = count_lines(block);
-    maps.push_back(run_in_executor(executor, tasks.map_data, tasks.job, run, tasks.map_state, std::string("-"),
-                                   line_base, head, std::move(block)));
-    line_base += lines;
+  for (StreamBlocks& stream : streams) {
+    std::uint64_t line_base = 0;
+    const std::string head(stream.blocks.empty() ? std::string_view() : first_line_of(stream.blocks.front()));
+    for (std::string& block : stream.blocks) {
+      const std::uint64_t lines = count_lines(block);
+      maps.push_back(run_in_executor(executor, tasks.map_data, tasks.job, run, tasks.map_state, stream.path,
+                                     line_base, head, std::move(block)));
+      line_base += lines;
+    }
   }
   return maps;
 }
@@ -196,14 +204,14 @@ PoolJobOutput run_pool_job(const std::function<ProcessPoolExecutor&()>& get_exec
   const std::vector<InputFile> inputs = discover_inputs(arguments);
   // Open MPI forwards the spawner's stdin to the first spawned worker, which would consume
   // part of it: read it before the pool exists.
-  std::vector<std::string> stdin_blocks = read_stdin_if_used(inputs);
+  std::vector<StreamBlocks> streams = read_streams(inputs);
   ProcessPoolExecutor& executor = get_executor();
   const PoolRunId run = new_run_id();
   PoolJobOutput output;
   std::exception_ptr error;
   asio::io_context loop;
   asio::co_spawn(loop,
-                 run_job(executor, tasks, run, submit_maps(executor, tasks, run, inputs, std::move(stdin_blocks), options),
+                 run_job(executor, tasks, run, submit_maps(executor, tasks, run, inputs, std::move(streams), options),
                          options, output),
                  [&](std::exception_ptr e) { error = e; });
   loop.run();
