@@ -70,10 +70,12 @@ struct NgramCounts {
     bool counted = false;  // a record of the run lies inside the years
     bool skipped = false;  // the run's ngram is tagged and --skip-tagged is on
     std::uint64_t records = 0;
-    auto add = [&](std::int64_t year, std::int64_t match, std::int64_t volumes, const char* line) {
+    // Adds one record to `total` when its year is inside the range.
+    auto add_to = [&](std::int64_t& total, bool& any, std::int64_t year, std::int64_t match, std::int64_t volumes,
+                      const char* line) {
       if (year < first_year || year > last_year) return;
-      counted = true;
-      if (__builtin_add_overflow(sum, volume ? volumes : match, &sum))
+      any = true;
+      if (__builtin_add_overflow(total, volume ? volumes : match, &total))
         throw RecordError("the sum of counts for this ngram does not fit in 64 bits", line);
     };
     while (p != end) {
@@ -106,7 +108,7 @@ struct NgramCounts {
           if (q && q != end && *q == ',') q = fast_digits(q + 1, end, volumes);
           else q = nullptr;
           if (!q) break;
-          if (!skipped) add(year, count, volumes, line);
+          if (!skipped) add_to(sum, counted, year, count, volumes, line);
           if (q == end || *q != '\t') break;
         }
         if (q && q != end && *q == '\r') ++q;
@@ -128,7 +130,7 @@ struct NgramCounts {
         else q = nullptr;
         if (q && q != end && *q == '\r') ++q;
         if (q && (q == end || *q == '\n')) {
-          if (!skipped) add(year, count, volumes, line);
+          if (!skipped) add_to(sum, counted, year, count, volumes, line);
         } else {
           q = nullptr;
         }
@@ -145,10 +147,7 @@ struct NgramCounts {
         const NgramError error = parse_ngram_line(
             std::string_view(line, static_cast<std::size_t>((nl ? nl : end) - line)), format, ngram,
             [&](std::int64_t year, std::int64_t match, std::int64_t volumes) {
-              if (year < first_year || year > last_year) return;
-              line_counted = true;
-              if (__builtin_add_overflow(line_sum, volume ? volumes : match, &line_sum))
-                throw RecordError("the sum of counts for this ngram does not fit in 64 bits", line);
+              add_to(line_sum, line_counted, year, match, volumes, line);
             },
             tuple, tuple_text);
         if (error != NgramError::None) throw RecordError(describe(error, format, tuple, tuple_text), line);
