@@ -60,11 +60,22 @@ struct NgramCounts {
 
   template <class Emit>
   std::uint64_t operator()(Lines lines, Emit& emit) const {
-    const NgramFormat format = detect_ngram_format(lines.head);
-    const char* p = lines.text.data();
-    const char* const end = p + lines.text.size();
-    const std::int64_t first_year = options.first_year, last_year = options.last_year;
+    // One loop per layout and count: no per-record test of either.
     const bool volume = options.value == NgramValue::Volume;
+    switch (detect_ngram_format(lines.head)) {
+      case NgramFormat::V1: return volume ? map<NgramFormat::V1, true>(lines.text, emit) : map<NgramFormat::V1, false>(lines.text, emit);
+      case NgramFormat::V2: return volume ? map<NgramFormat::V2, true>(lines.text, emit) : map<NgramFormat::V2, false>(lines.text, emit);
+      case NgramFormat::V3: return volume ? map<NgramFormat::V3, true>(lines.text, emit) : map<NgramFormat::V3, false>(lines.text, emit);
+    }
+    return 0;
+  }
+
+ private:
+  template <NgramFormat format, bool volume, class Emit>
+  std::uint64_t map(std::string_view text, Emit& emit) const {
+    const char* p = text.data();
+    const char* const end = p + text.size();
+    const std::int64_t first_year = options.first_year, last_year = options.last_year;
     std::string_view pending;  // the ngram of the current run (never empty once set)
     std::int64_t sum = 0;
     bool counted = false;  // a record of the run lies inside the years
@@ -96,7 +107,8 @@ struct NgramCounts {
       if (key_end && !same_key) start_run(pending, std::string_view(line, static_cast<std::size_t>(key_end - line)),
                                           sum, counted, skipped, emit, line);
       const char* q = key_end;
-      if (q && format == NgramFormat::V3) {
+      if constexpr (format == NgramFormat::V3) {
+       if (q) {
         // tuples `year,match,volume` separated by tabs, up to the line's end
         std::int64_t year = 0, count = 0, volumes = 0;
         const std::int64_t before = sum;
@@ -117,12 +129,13 @@ struct NgramCounts {
           counted = counted_before;
           q = nullptr;
         }
+       }
       } else if (q) {
         std::int64_t year = 0, count = 0, pages = 0, volumes = 0;
         q = fast_digits(q + 1, end, year);
         if (q && q != end && *q == '\t') q = fast_digits(q + 1, end, count);
         else q = nullptr;
-        if (format == NgramFormat::V1) {
+        if constexpr (format == NgramFormat::V1) {
           if (q && q != end && *q == '\t') q = fast_digits(q + 1, end, pages);
           else q = nullptr;
         }
@@ -165,7 +178,6 @@ struct NgramCounts {
     return records;
   }
 
- private:
   /// Ends the current run (emitting its sum when a record was counted) and starts `ngram`'s.
   template <class Emit>
   void start_run(std::string_view& pending, std::string_view ngram, std::int64_t& sum, bool& counted, bool& skipped,
