@@ -11,6 +11,22 @@ mkdir -p "$work"
 cd "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 run() { /usr/bin/time -f "%e s wall, %M KB max RSS (mpirun)" mpirun -np "$ranks" "$program" "$@"; }
+# works_or_clear_error WHAT CHECK ARGS...: runs the program on ARGS; on success its stdout
+# must pass CHECK (a function reading it on stdin), else the failure must be one clear message.
+works_or_clear_error() {
+  local what=$1 check=$2 out
+  shift 2
+  if out=$(run "$@" 2>err.txt); then
+    echo "$out"
+    cat err.txt
+    "$check" <<<"$out" || fail "wrong result for $what"
+    echo "works"
+  else
+    cat err.txt
+    grep -q "mapreduce: error" err.txt || fail "$what failed without a clear message"
+    echo "fails with the message above"
+  fi
+}
 
 echo "-- a file over 4 GiB (blocks of whole lines up to 4.5 GiB, then a marker line past 4 GiB)"
 four_gib=$((4 << 30))
@@ -53,30 +69,15 @@ for _ in range(128):
 w("\nomega\t1999,3,1\n")' >longline-v3.tsv
 fi
 echo "file: $(stat -c %s longline-v3.tsv) bytes"
-if out=$(run --job ngram --query huge --query alpha --query omega longline-v3.tsv 2>err.txt); then
-  echo "$out"
-  grep -qx "huge	$((128 << 20))" <<<"$out" || fail "wrong sum for the 1.1 GiB v3 line"
-  grep -qx "omega	3" <<<"$out" || fail "wrong count after the 1.1 GiB v3 line"
-  echo "works"
-else
-  cat err.txt
-  grep -q "mapreduce: error" err.txt || fail "the 1.1 GiB v3 line failed without a clear message"
-  echo "fails with the message above"
-fi
+v3_sums() { local out; out=$(cat); grep -qx "huge	$((128 << 20))" <<<"$out" && grep -qx "omega	3" <<<"$out"; }
+works_or_clear_error "the 1.1 GiB v3 line" v3_sums --job ngram --query huge --query alpha --query omega longline-v3.tsv
 
 echo "-- a line of 1.1 GiB (one token)"
 if [[ ! -f longline.txt ]]; then
   { echo "before"; head -c $((1100 * 1024 * 1024)) /dev/zero | tr '\0' 'x'; printf '\nafter before\n'; } >longline.txt
 fi
-if out=$(run --query before --query after longline.txt 2>err.txt); then
-  echo "$out"
-  grep -qx "before	2" <<<"$out" || fail "wrong count around the 1.1 GiB line"
-  echo "works"
-else
-  cat err.txt
-  grep -q "mapreduce: error" err.txt || fail "the 1.1 GiB line failed without a clear message"
-  echo "fails with the message above"
-fi
+around_line() { grep -qx "before	2"; }
+works_or_clear_error "the 1.1 GiB line" around_line --query before --query after longline.txt
 
 echo "-- 10 M distinct keys"
 if [[ ! -f distinct.txt ]]; then

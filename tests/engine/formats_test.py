@@ -12,26 +12,19 @@ import gzip
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 import oracle  # noqa: E402
+import e2e_test  # noqa: E402  (its Runner and check)
+from e2e_test import check, failures  # noqa: E402
 
 GEN = os.path.join(HERE, "..", "..", "scripts", "gen_data.py")
-failures = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
 
 
 def generate(path, layout, seed, size="40K"):
@@ -49,29 +42,20 @@ def write(path, data):
     return path
 
 
-class Runner:
+class Runner(e2e_test.Runner):
+    """e2e_test's runner, on MPI ranks or (--workers N) on the pool engine."""
+
     def __init__(self, args, work):
-        self.args, self.work = args, work
+        super().__init__(args, work)
         if args.workers:
-            self.prefix = [args.mapreduce, "--workers", str(args.workers)]
-        else:
-            self.prefix = [args.mpiexec, "-np", str(args.np), "--oversubscribe", args.mapreduce]
+            self.prefix = []
+        self.extra = ["--workers", str(args.workers)] if args.workers else []
 
-    def run(self, *options, stdin=None, timeout=120, shell_prefix=None):
-        command = self.prefix + [str(o) for o in options]
-        result = subprocess.run(command, input=stdin, capture_output=True, timeout=timeout, cwd=self.work)
-        return result.returncode, result.stdout, result.stderr.decode(errors="replace")
+    def run(self, *options, stdin=None, binary=None):
+        return super().run(*self.extra, *options, stdin=stdin, binary=binary)
 
-    def output_of(self, *options, stdin=None):
-        out = os.path.join(self.work, "out.tsv")
-        if os.path.exists(out):
-            os.remove(out)
-        code, _, stderr = self.run("--output", out, *options, stdin=stdin)
-        check(code == 0, "exit 0 for %s (got %d: %s)" % (options, code, stderr.strip()[-400:]))
-        if code != 0 or not os.path.exists(out):
-            return None
-        with open(out, "rb") as f:
-            return f.read()
+    def command(self, *options):
+        return self.prefix + [self.args.mapreduce] + self.extra + [str(o) for o in options]
 
 
 # The option sets: (command-line options, oracle keyword arguments).
@@ -137,7 +121,7 @@ def test_streams(r, work, text, expected):
     source = write(os.path.join(work, "src.tsv"), text)
     # <(...) needs the shell's descriptor: a singleton run or the pool's parent (mpirun's
     # ranks do not inherit it; there `-` is the way).
-    command = " ".join(r.prefix if r.args.workers else [r.args.mapreduce])
+    command = " ".join(r.command() if r.args.workers else [r.args.mapreduce])
     result = subprocess.run(["bash", "-c", '%s --job ngram --output - <(cat "%s")' % (command, source)],
                             capture_output=True, timeout=120, cwd=work)
     check(result.returncode == 0 and result.stdout.startswith(expected),
@@ -193,7 +177,7 @@ def test_truncation(r, work):
         for _ in range(24):  # ~400 MB: the run is still mapping when the file is cut
             out.write(chunk)
     out_file = os.path.join(work, "trunc-out.tsv")
-    command = r.prefix + ["--job", "ngram", "--progress", "--chunk-bytes", "4000000", "--output", out_file, big]
+    command = r.command("--job", "ngram", "--progress", "--chunk-bytes", "4000000", "--output", out_file, big)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=work)
     stderr = b""
     while b"map " not in stderr:  # the first progress report: mapping has started
@@ -221,6 +205,7 @@ def main():
     parser.add_argument("--np", type=int, default=1)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--io", action="store_true", help="also streams, output targets and truncation")
+    parser.set_defaults(tcp=False)
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="mr-formats-")
     try:

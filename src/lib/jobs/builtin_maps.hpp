@@ -63,9 +63,12 @@ struct NgramCounts {
     // One loop per layout and count: no per-record test of either.
     const bool volume = options.value == NgramValue::Volume;
     switch (detect_ngram_format(lines.head)) {
-      case NgramFormat::V1: return volume ? map<NgramFormat::V1, true>(lines.text, emit) : map<NgramFormat::V1, false>(lines.text, emit);
-      case NgramFormat::V2: return volume ? map<NgramFormat::V2, true>(lines.text, emit) : map<NgramFormat::V2, false>(lines.text, emit);
-      case NgramFormat::V3: return volume ? map<NgramFormat::V3, true>(lines.text, emit) : map<NgramFormat::V3, false>(lines.text, emit);
+      case NgramFormat::V1:
+        return volume ? map<NgramFormat::V1, true>(lines.text, emit) : map<NgramFormat::V1, false>(lines.text, emit);
+      case NgramFormat::V2:
+        return volume ? map<NgramFormat::V2, true>(lines.text, emit) : map<NgramFormat::V2, false>(lines.text, emit);
+      case NgramFormat::V3:
+        return volume ? map<NgramFormat::V3, true>(lines.text, emit) : map<NgramFormat::V3, false>(lines.text, emit);
     }
     return 0;
   }
@@ -108,28 +111,28 @@ struct NgramCounts {
                                           sum, counted, skipped, emit, line);
       const char* q = key_end;
       if constexpr (format == NgramFormat::V3) {
-       if (q) {
-        // tuples `year,match,volume` separated by tabs, up to the line's end
-        std::int64_t year = 0, count = 0, volumes = 0;
-        const std::int64_t before = sum;
-        const bool counted_before = counted;
-        for (;;) {
-          q = fast_digits(q + 1, end, year);
-          if (q && q != end && *q == ',') q = fast_digits(q + 1, end, count);
-          else q = nullptr;
-          if (q && q != end && *q == ',') q = fast_digits(q + 1, end, volumes);
-          else q = nullptr;
-          if (!q) break;
-          if (!skipped) add_to(sum, counted, year, count, volumes, line);
-          if (q == end || *q != '\t') break;
+        if (q) {
+          // tuples `year,match,volume` separated by tabs, up to the line's end
+          std::int64_t year = 0, count = 0, volumes = 0;
+          const std::int64_t before = sum;
+          const bool counted_before = counted;
+          for (;;) {
+            q = fast_digits(q + 1, end, year);
+            if (q && q != end && *q == ',') q = fast_digits(q + 1, end, count);
+            else q = nullptr;
+            if (q && q != end && *q == ',') q = fast_digits(q + 1, end, volumes);
+            else q = nullptr;
+            if (!q) break;
+            if (!skipped) add_to(sum, counted, year, count, volumes, line);
+            if (q == end || *q != '\t') break;
+          }
+          if (q && q != end && *q == '\r') ++q;
+          if (!q || (q != end && *q != '\n')) {  // the careful parser names the tuple
+            sum = before;
+            counted = counted_before;
+            q = nullptr;
+          }
         }
-        if (q && q != end && *q == '\r') ++q;
-        if (!q || (q != end && *q != '\n')) {  // the careful parser names the tuple
-          sum = before;
-          counted = counted_before;
-          q = nullptr;
-        }
-       }
       } else if (q) {
         std::int64_t year = 0, count = 0, pages = 0, volumes = 0;
         q = fast_digits(q + 1, end, year);
