@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 import oracle  # noqa: E402
 import e2e_test  # noqa: E402  (its Runner and check)
-from e2e_test import check, failures  # noqa: E402
+from e2e_test import check  # noqa: E402
 
 GEN = os.path.join(HERE, "..", "..", "scripts", "gen_data.py")
 
@@ -219,11 +219,7 @@ def main():
             test_truncation(r, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("all checks passed")
-    return 0
+    return e2e_test.exit_status("np=%d, workers=%d" % (args.np, args.workers))
 
 
 if __name__ == "__main__":
