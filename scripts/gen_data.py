@@ -4,10 +4,15 @@
   gen_data.py text  --size 500M [--seed 1] [--vocabulary 50000] -o data/text.txt
       English-like prose: Zipf-distributed words (a few real function words at the top,
       then syllable-built words), sentences with capitals and punctuation, ~70-byte lines.
-  gen_data.py ngram --size 1G [--seed 1] [--vocabulary N] -o data/1gram.tsv
-      Google Books 1-gram v2 lines `ngram TAB year TAB match_count TAB volume_count`,
-      sorted like the published files (by ngram bytewise, then year), many years per
-      ngram, Zipf-ish counts; with --vocabulary, exactly N distinct ngrams (+2).
+  gen_data.py ngram --size 1G [--seed 1] [--format v1|v2|v3] [--tagged] [--vocabulary N] -o data/1gram.tsv
+      Google Books 1-gram lines in a published layout, sorted like the published files (by
+      ngram bytewise, then year), years 1500-2019, many years per ngram, Zipf-ish counts:
+        v1 (2009): `ngram TAB year TAB match_count TAB page_count TAB volume_count`
+        v2 (2012, default): `ngram TAB year TAB match_count TAB volume_count`
+        v3 (2020): `ngram TAB year,match_count,volume_count TAB ...` (one line per ngram)
+      A few ngrams carry a part-of-speech suffix (`word_NOUN`); --tagged adds, as in the
+      v2/v3 releases, tagged twins of many words (`burnt_VERB` next to `burnt`), tagged
+      punctuation (`:_.`) and the pure tag tokens (`_NOUN_`, `_START_`).
 
 The output is written to a temporary file and renamed, and it is a pure function of the
 arguments.
@@ -91,9 +96,21 @@ def write_text(out, size, rng, vocabulary):
         written += len(chunk)
 
 
-def write_ngram(out, size, rng, vocabulary=None):
+TAGS = ("NOUN", "VERB", "ADJ", "ADV", "PRON", "DET", "ADP", "NUM", "CONJ", "PRT", "X", ".")
+
+
+def ngram_line(ngram, records, layout):
+    """One ngram's lines in `layout` (v1, v2, v3); records: [(year, match, volume)]."""
+    if layout == "v3":
+        return ngram + b"".join(b"\t%d,%d,%d" % r for r in records) + b"\n"
+    if layout == "v1":  # page_count lies between volume_count and match_count
+        return b"".join(b"%s\t%d\t%d\t%d\t%d\n" % (ngram, y, m, (m + v) // 2, v) for y, m, v in records)
+    return b"".join(b"%s\t%d\t%d\t%d\n" % (ngram, y, m, v) for y, m, v in records)
+
+
+def write_ngram(out, size, rng, layout="v2", tagged=False, vocabulary=None):
     # ~1.3 KB per ngram on average: make enough sorted ngrams to reach `size`. With a
-    # vocabulary, exactly that many ngrams, each with about size/vocabulary bytes of years.
+    # vocabulary, exactly that many words, each with about size/vocabulary bytes of years.
     needed = vocabulary or max(16, int(size / 1000 * 1.3))
     words = make_words(rng, needed)
     variants = []
@@ -107,26 +124,30 @@ def write_ngram(out, size, rng, vocabulary=None):
             word = word.upper()
         variants.append(word.encode())
     variants += [b"Aardvark", b"aardvark"]  # so `--query Aardvark` has an answer, as on the real files
+    if tagged:
+        variants += [w.encode() + b"_" + rng.choice(TAGS).encode() for w in words if rng.random() < 0.3]
+        variants += [b"_%s_" % t.encode() for t in TAGS[:-1] + ("START", "END")]
+        variants += [b":_.", b"._.", b"Aardvark_NOUN"]
     variants = sorted(set(variants))
     written = 0
     for ngram in variants:
         popularity = rng.paretovariate(1.1)  # Zipf-ish: a few very frequent ngrams
-        first = rng.randint(1505, 2000) if popularity < 5 else rng.randint(1505, 1800)
+        first = rng.randint(1500, 2010) if popularity < 5 else rng.randint(1500, 1800)
         if vocabulary:
-            span = max(1, int(rng.uniform(0.2, 1.8) * size / len(variants) / 24))  # ~24 bytes a line
-            first = rng.randint(1505, max(1505, 2008 - span))
-            years = list(range(first, min(2009, first + span)))
+            span = max(1, int(rng.uniform(0.2, 1.8) * size / len(variants) / 24))  # ~24 bytes a v2 line
+            first = rng.randint(1500, max(1500, 2019 - span))
+            years = list(range(first, min(2020, first + span)))
         else:
-            years = [y for y in range(first, 2009) if rng.random() < min(0.95, 0.3 + popularity / 20)]
+            years = [y for y in range(first, 2020) if rng.random() < min(0.95, 0.3 + popularity / 20)]
         if not years:
-            years = [2008]
+            years = [2019]
         base = popularity * 3
-        lines = []
+        records = []
         for year in years:
             volumes = max(1, int(base * rng.random() + 1))
             matches = volumes + int(base * 2 * rng.random())
-            lines.append(b"%s\t%d\t%d\t%d\n" % (ngram, year, matches, volumes))
-        chunk = b"".join(lines)
+            records.append((year, matches, volumes))
+        chunk = ngram_line(ngram, records, layout)
         out.write(chunk)
         written += len(chunk)
         if written >= size and not vocabulary:
@@ -139,7 +160,7 @@ def write(out, size, rng, args):
     if args.kind == "text":
         write_text(out, size, rng, args.vocabulary or 50000)
     else:
-        write_ngram(out, size, rng, args.vocabulary)
+        write_ngram(out, size, rng, args.format, args.tagged, args.vocabulary)
 
 
 def main():
@@ -147,9 +168,11 @@ def main():
     parser.add_argument("kind", choices=("text", "ngram"))
     parser.add_argument("--size", default="1M", help="bytes, with K/M/G suffix (default 1M)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--format", default="v2", choices=("v1", "v2", "v3"), help="ngram layout (default v2)")
+    parser.add_argument("--tagged", action="store_true", help="ngram: add POS-tagged twins and tag tokens")
     parser.add_argument("--vocabulary", type=int, default=None,
-                        help="distinct words (text, default 50000) or exactly this many distinct ngrams (ngram; "
-                             "--size is then approximate)")
+                        help="distinct words (text, default 50000), or exactly this many words to build the ngrams "
+                             "from (ngram; --size is then approximate)")
     parser.add_argument("-o", "--output", required=True, help="output file ('-' for stdout)")
     args = parser.parse_args()
     size = parse_size(args.size)

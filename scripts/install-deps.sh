@@ -7,7 +7,7 @@ packages=(
   build-essential cmake git python3 pkg-config
   openmpi-bin libopenmpi-dev
   libboost-dev libboost-mpi-dev libboost-serialization-dev
-  libgtest-dev zlib1g-dev libisal-dev
+  libgtest-dev zlib1g-dev libisal-dev libcli11-dev
 )
 # Extra tools for the hardening checks (sanitizers use clang's runtime, fuzzers libFuzzer).
 if [[ "${MR_WITH_DEV_TOOLS:-0}" == 1 ]]; then

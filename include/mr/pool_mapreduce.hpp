@@ -46,13 +46,23 @@ namespace detail {
 /// Identifies one run on a pool, so two runs never share a worker's table.
 using PoolRunId = std::uint64_t;
 
+/// A map function with options that travel to pool workers with each task: state() as
+/// text in the parent, configure(text) on the worker's copy of the registered job's map.
+template <class Map>
+concept ConfigurableMap = requires(const Map& map, Map& copy, std::string_view text) {
+  { map.state() } -> std::convertible_to<std::string>;
+  copy.configure(text);
+};
+
 /// The five tasks of a job on a pool, as registered function pointers.
 struct PoolJobTasks {
   std::string job;
-  MapReduceStats (*map_range)(std::string job, PoolRunId run, std::string path, std::uint64_t begin, std::uint64_t end);
-  MapReduceStats (*map_stream)(std::string job, PoolRunId run, std::string path);
-  MapReduceStats (*map_data)(std::string job, PoolRunId run, std::string name, std::uint64_t line_base,
-                         std::string lines);
+  std::string map_state;  ///< the map function's options (ConfigurableMap), else empty
+  MapReduceStats (*map_range)(std::string job, PoolRunId run, std::string state, std::string path,
+                              std::uint64_t begin, std::uint64_t end);
+  MapReduceStats (*map_stream)(std::string job, PoolRunId run, std::string state, std::string path);
+  MapReduceStats (*map_data)(std::string job, PoolRunId run, std::string state, std::string name,
+                             std::uint64_t line_base, std::string head, std::string lines);
   Bytes (*drain)(std::string job, PoolRunId run);
   Bytes (*merge)(std::string job, Bytes tables);
 };
@@ -85,9 +95,9 @@ struct JobTasks {
     return *found->second;
   }
 
-  static MapReduceStats map_range(std::string name, PoolRunId run, std::string path, std::uint64_t begin,
-                              std::uint64_t end) {
-    return map_into(name, run, [&](auto& map, auto& emit, MapReduceStats& stats) {
+  static MapReduceStats map_range(std::string name, PoolRunId run, std::string state, std::string path,
+                                  std::uint64_t begin, std::uint64_t end) {
+    return map_into(name, run, state, [&](auto& map, auto& emit, MapReduceStats& stats) {
       timed_read(stats, [&] {
         for_each_block_in_range(path, begin, end, [&](std::string_view lines, const BlockOrigin& origin) {
           map_block(lines, origin, map, emit, stats);
@@ -96,8 +106,8 @@ struct JobTasks {
     });
   }
   /// A whole compressed file, inflated by the worker as a stream.
-  static MapReduceStats map_stream(std::string name, PoolRunId run, std::string path) {
-    return map_into(name, run, [&](auto& map, auto& emit, MapReduceStats& stats) {
+  static MapReduceStats map_stream(std::string name, PoolRunId run, std::string state, std::string path) {
+    return map_into(name, run, state, [&](auto& map, auto& emit, MapReduceStats& stats) {
       timed_read(stats, [&] {
         for_each_stream_block(path, [&](std::string_view lines, const BlockOrigin& origin) {
           map_block(lines, origin, map, emit, stats);
@@ -105,10 +115,11 @@ struct JobTasks {
       });
     });
   }
-  static MapReduceStats map_data(std::string name, PoolRunId run, std::string input, std::uint64_t line_base,
-                             std::string lines) {
-    return map_into(name, run, [&](auto& map, auto& emit, MapReduceStats& stats) {
-      map_block(lines, BlockOrigin{input, lines.data(), line_base}, map, emit, stats);
+  /// A block of a stream the parent read; `head` is the stream's first line.
+  static MapReduceStats map_data(std::string name, PoolRunId run, std::string state, std::string input,
+                                 std::uint64_t line_base, std::string head, std::string lines) {
+    return map_into(name, run, state, [&](auto& map, auto& emit, MapReduceStats& stats) {
+      map_block(lines, BlockOrigin{input, lines.data(), line_base, head}, map, emit, stats);
     });
   }
   static Bytes drain(std::string name, PoolRunId run) {
@@ -138,13 +149,14 @@ struct JobTasks {
     return t;
   }
   template <class Body>
-  static MapReduceStats map_into(const std::string& name, PoolRunId run, Body&& body) {
+  static MapReduceStats map_into(const std::string& name, PoolRunId run, const std::string& state, Body&& body) {
     const J& j = job(name);
     std::lock_guard lock(mutex());
     auto& slot = tables()[run];
     if (!slot) slot = std::make_unique<Table>(kFirstTableSlots, j.reduce);
     emitter_of<J> emit(*slot);
     auto map = j.map;
+    if constexpr (ConfigurableMap<typename J::map_type>) map.configure(state);
     MapReduceStats stats;
     body(map, emit, stats);
     return stats;
@@ -153,7 +165,9 @@ struct JobTasks {
 
 template <class J>
 PoolJobTasks tasks_of(const J& job) {
-  return PoolJobTasks{job.name, &JobTasks<J>::map_range, &JobTasks<J>::map_stream, &JobTasks<J>::map_data,
+  std::string state;
+  if constexpr (ConfigurableMap<typename J::map_type>) state = job.map.state();
+  return PoolJobTasks{job.name, std::move(state), &JobTasks<J>::map_range, &JobTasks<J>::map_stream, &JobTasks<J>::map_data,
                       &JobTasks<J>::drain, &JobTasks<J>::merge};
 }
 
@@ -176,7 +190,9 @@ bool register_job(const J& job) {
 template <AnyJob J>
 table_of<J> pool_reduce(const std::function<ProcessPoolExecutor&()>& executor, const std::vector<std::string>& inputs,
                         const J& job, const MapReduceOptions& options, MapReduceStats& stats) {
-  if (!JobTasks<J>::jobs().contains(job.name) || JobTasks<J>::jobs().at(job.name) != &job)
+  // The registered job itself, or (for a ConfigurableMap) a copy with other map options.
+  if (!JobTasks<J>::jobs().contains(job.name) ||
+      (JobTasks<J>::jobs().at(job.name) != &job && !ConfigurableMap<typename J::map_type>))
     throw UsageError(std::string("mr::map_reduce: job '") + job.name +
                      "' is not registered: add MR_JOB(" + job.name +
                      ") at namespace scope so pool workers can run it");

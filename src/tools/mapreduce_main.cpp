@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   try {
     const auto config = mr::detail::parse_job_args(std::vector<std::string>(argv + 1, argv + argc));
     if (config.help) {
-      if (is_root) std::fputs(mr::detail::job_usage(), stdout);
+      if (is_root) std::fputs(mr::detail::job_usage().c_str(), stdout);
       return static_cast<int>(Exit::Ok);
     }
     if (config.workers > 0) {

@@ -57,6 +57,15 @@ class Runner:
             return f.read()
 
 
+def exit_status(label):
+    """The script's exit status from the checks' failures, with a last line saying so."""
+    if failures:
+        print("%d check(s) failed" % len(failures))
+        return 1
+    print("all checks passed (%s)" % label)
+    return 0
+
+
 def write(path, data):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
@@ -256,11 +265,7 @@ def main():
             test_errors(r, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("all checks passed (np=%d%s)" % (args.np, ", tcp" if args.tcp else ""))
-    return 0
+    return exit_status("np=%d%s" % (args.np, ", tcp" if args.tcp else ""))
 
 
 if __name__ == "__main__":

@@ -185,6 +185,25 @@ TEST(JobConfig, ParsesEveryOption) {
   EXPECT_EQ(w.words, WordMode::Alnum);
   EXPECT_EQ(w.workers, 3);
   EXPECT_TRUE(parse_job_args({"--help"}).help);
+  EXPECT_TRUE(parse_job_args({"-h"}).help);
+  EXPECT_NE(job_usage().find("--skip-tagged"), std::string::npos);  // generated from the declarations
+  const auto n = parse_job_args({"--job", "ngram", "--years", "1800-1899", "--count", "volume", "--skip-tagged",
+                                 "--min-count", "5", "x"});
+  EXPECT_EQ(n.ngram.first_year, 1800);
+  EXPECT_EQ(n.ngram.last_year, 1899);
+  EXPECT_EQ(n.ngram.value, NgramValue::Volume);
+  EXPECT_TRUE(n.ngram.skip_tagged);
+  EXPECT_EQ(n.min_count, 5u);
+  EXPECT_EQ(parse_job_args({"--job", "ngram", "--years", "-1950", "x"}).ngram.first_year, INT64_MIN);
+  EXPECT_EQ(parse_job_args({"--job", "ngram", "--years=-1950", "x"}).ngram.last_year, 1950);
+  EXPECT_EQ(parse_job_args({"--job", "ngram", "--years", "1900-", "x"}).ngram.last_year, INT64_MAX);
+  NgramOptions copy;
+  copy.configure(n.ngram.state());
+  EXPECT_EQ(copy, n.ngram);  // what pool workers receive
+  EXPECT_EQ(parse_job_args({"--output", "-", "x"}).output, "-");
+  const auto q = parse_job_args({"--query", "a", "in1", "in2", "--query", "b"});
+  EXPECT_EQ(q.queries, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(q.inputs, (std::vector<std::string>{"in1", "in2"}));
 }
 
 TEST(JobConfig, RejectsBadArguments) {
@@ -205,7 +224,16 @@ TEST(JobConfig, RejectsBadArguments) {
   EXPECT_EQ(message({"--chunk-bytes", "0", "x"}), "--chunk-bytes: expected an integer >= 1, got '0'");
   EXPECT_EQ(message({"--chunk-lines", "10", "x"}), "unknown option '--chunk-lines' (see --help)");
   EXPECT_EQ(message({"x", "--top"}), "--top: missing value (see --help)");
-  EXPECT_EQ(message({"--json=1", "x"}), "--json takes no value");
+  EXPECT_EQ(message({"--years", "1900", "--job", "ngram", "x"}),
+            "--years: expected FROM-TO, FROM- or -TO with years FROM <= TO, got '1900'");
+  EXPECT_EQ(message({"--job", "ngram", "--years", "1950-1900", "x"}),
+            "--years: expected FROM-TO, FROM- or -TO with years FROM <= TO, got '1950-1900'");
+  EXPECT_EQ(message({"--job", "ngram", "--years", "-", "x"}),
+            "--years: expected FROM-TO, FROM- or -TO with years FROM <= TO, got '-'");
+  EXPECT_EQ(message({"--job", "ngram", "--count", "pages", "x"}), "--count: expected match or volume, got 'pages'");
+  EXPECT_EQ(message({"--years", "1900-", "x"}), "--years applies to --job ngram only");
+  EXPECT_EQ(message({"--skip-tagged", "x"}), "--skip-tagged applies to --job ngram only");
+  EXPECT_EQ(message({"--min-count", "-3", "x"}), "--min-count: expected an integer >= 0, got '-3'");
   EXPECT_EQ(message({"--job", "ngram", "--words", "alnum", "x"}), "--words applies to --job wordcount only");
   EXPECT_EQ(message({}), "no input given: name files, directories or - (see --help)");
 }
@@ -224,7 +252,7 @@ mr::MapReduceStats map_with(Map map, std::string_view block, const BlockOrigin& 
 TEST(BuiltinMaps, NgramSumsRunsAndNamesFileAndLine) {
   CountTable table;
   const std::string block = "a\t1\t2\t0\na\t2\t3\t0\r\nb\t1\t4\t0\na\t3\t1\t0";
-  const mr::MapReduceStats stats = map_with(NgramMatchCount{}, block, BlockOrigin{"f", block.data(), 0}, table);
+  const mr::MapReduceStats stats = map_with(NgramCounts{}, block, BlockOrigin{"f", block.data(), 0}, table);
   EXPECT_EQ(*table.find("a"), 6);
   EXPECT_EQ(*table.find("b"), 4);
   EXPECT_EQ(stats.records, 4u);
@@ -232,17 +260,65 @@ TEST(BuiltinMaps, NgramSumsRunsAndNamesFileAndLine) {
 
   const std::string bad = "a\t1\t2\t0\nb\t1\tx\t0\n";
   try {
-    map_with(NgramMatchCount{}, bad, BlockOrigin{"data/x.tsv", bad.data(), 40}, table);
+    map_with(NgramCounts{}, bad, BlockOrigin{"data/x.tsv", bad.data(), 40}, table);
     FAIL();
   } catch (const mr::InputError& e) {
-    EXPECT_EQ(std::string(e.what()), "data/x.tsv:42: malformed ngram line: match_count is not a non-negative integer");
+    EXPECT_EQ(std::string(e.what()), "data/x.tsv:42: malformed ngram line: match_count is not a non-negative integer (v2 (2012) layout, "
+              "from the file's first line)");
   }
   const std::string overflow = "c\t1\t9223372036854775807\t0\nc\t2\t1\t0\n";
   try {
-    map_with(NgramMatchCount{}, overflow, BlockOrigin{"o.tsv", overflow.data(), 0}, table);
+    map_with(NgramCounts{}, overflow, BlockOrigin{"o.tsv", overflow.data(), 0}, table);
     FAIL();
   } catch (const mr::InputError& e) {
-    EXPECT_EQ(std::string(e.what()), "o.tsv:2: the sum of match_count for this ngram does not fit in 64 bits");
+    EXPECT_EQ(std::string(e.what()), "o.tsv:2: the sum of counts for this ngram does not fit in 64 bits");
+  }
+}
+
+TEST(BuiltinMaps, NgramLayoutsFromTheFirstLineAndOptions) {
+  EXPECT_EQ(detect_ngram_format("a\t1999\t2\t1"), NgramFormat::V2);
+  EXPECT_EQ(detect_ngram_format("a\t1999\t2\t2\t1\nb"), NgramFormat::V1);
+  EXPECT_EQ(detect_ngram_format("a\t1999,2,1"), NgramFormat::V3);
+  EXPECT_EQ(detect_ngram_format("a\t1999,2,1\t2000,1,1\t2001,1,1\t2002,1,1"), NgramFormat::V3);
+  EXPECT_TRUE(is_tagged("burnt_VERB") && is_tagged(":_.") && is_tagged("_NOUN_") && is_tagged("_START_"));
+  EXPECT_FALSE(is_tagged("burnt") || is_tagged("A_B") || is_tagged("_") || is_tagged("_NOUN"));
+
+  const std::string v1 = "a\t1800\t2\t2\t1\na\t1900\t3\t1\t1\nb_NOUN\t1850\t5\t1\t1\n";
+  const std::string v3 = "a\t1800,2,1\t1900,3,1\nb_NOUN\t1850,5,1\nc\t1950,1,1\n";
+  for (const std::string* text : {&v1, &v3}) {
+    NgramCounts map;
+    map.options.first_year = 1800;
+    map.options.last_year = 1899;
+    CountTable table;
+    map_with(map, *text, BlockOrigin{"f", text->data(), 0, first_line_of(*text)}, table);
+    EXPECT_EQ(*table.find("a"), 2);
+    EXPECT_EQ(*table.find("b_NOUN"), 5);
+    EXPECT_EQ(table.find("c"), nullptr);  // no record inside the years: absent
+    map.options.skip_tagged = true;
+    map.options.value = NgramValue::Volume;
+    CountTable skipped;
+    map_with(map, *text, BlockOrigin{"f", text->data(), 0, first_line_of(*text)}, skipped);
+    EXPECT_EQ(skipped.size(), 1u);
+    EXPECT_EQ(*skipped.find("a"), 1);
+  }
+  // A later block of a v3 file is read as v3 (its head), and a v2-shaped line in it is an error.
+  const std::string later = "d\t1999\t5\t1\n";
+  try {
+    CountTable table;
+    map_with(NgramCounts{}, later, BlockOrigin{"v3.tsv", later.data(), 9, "a\t1800,2,1"}, table);
+    FAIL();
+  } catch (const mr::InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "v3.tsv:10: malformed ngram line: expected year,match_count,volume_count in "
+                                     "tuple 1 '1999' (v3 (2020) layout, from the file's first line)");
+  }
+  const std::string bad_tuple = "e\t1999,5,1\t2000,x,1\n";
+  try {
+    CountTable table;
+    map_with(NgramCounts{}, bad_tuple, BlockOrigin{"v3.tsv", bad_tuple.data(), 0, first_line_of(bad_tuple)}, table);
+    FAIL();
+  } catch (const mr::InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "v3.tsv:1: malformed ngram line: match_count is not a non-negative integer in "
+                                     "tuple 2 '2000,x,1' (v3 (2020) layout, from the file's first line)");
   }
 }
 

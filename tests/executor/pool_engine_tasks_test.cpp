@@ -35,11 +35,11 @@ std::map<std::string, long> decode(const mr::detail::Bytes& table) {
 
 TEST(PoolJobTasks, MapsAddToTheWorkersTableOfTheRunUntilItIsDrained) {
   const mr::detail::PoolRunId run = 101, other = 102;
-  auto stats = Tasks::map_data(words_job.name, run, "-", 0, "the cat\nthe  dog\n");
+  auto stats = Tasks::map_data(words_job.name, run, "", "-", 0, "", "the cat\nthe  dog\n");
   EXPECT_EQ(stats.bytes, 17u);
   EXPECT_EQ(stats.records, 2u);
-  Tasks::map_data(words_job.name, other, "-", 0, "other\n");
-  stats = Tasks::map_data(words_job.name, run, "-", 2, "a cat\n");
+  Tasks::map_data(words_job.name, other, "", "-", 0, "", "other\n");
+  stats = Tasks::map_data(words_job.name, run, "", "-", 2, "", "a cat\n");
   EXPECT_EQ(stats.records, 1u) << "statistics are per chunk, not per table";
   EXPECT_EQ(decode(Tasks::drain(words_job.name, run)),
             (std::map<std::string, long>{{"a", 1}, {"cat", 2}, {"dog", 1}, {"the", 2}}));
@@ -51,9 +51,9 @@ TEST(PoolJobTasks, MapsAddToTheWorkersTableOfTheRunUntilItIsDrained) {
 TEST(PoolJobTasks, MapRangeReadsOnlyTheLinesItsRangeOwns) {
   const std::string path = testing::TempDir() + "pool_engine_chunk.txt";
   std::ofstream(path) << "a b\nc d\ne f\n";
-  Tasks::map_range(words_job.name, 201, path, 4, 8);
+  Tasks::map_range(words_job.name, 201, "", path, 4, 8);
   EXPECT_EQ(decode(Tasks::drain(words_job.name, 201)), (std::map<std::string, long>{{"c", 1}, {"d", 1}}));
-  Tasks::map_range(words_job.name, 202, path, 1, 5);  // starts inside line 1: owns line 2 only
+  Tasks::map_range(words_job.name, 202, "", path, 1, 5);  // starts inside line 1: owns line 2 only
   EXPECT_EQ(decode(Tasks::drain(words_job.name, 202)), (std::map<std::string, long>{{"c", 1}, {"d", 1}}));
   std::remove(path.c_str());
 }
@@ -68,7 +68,7 @@ TEST(PoolJobTasks, MergeReducesEqualKeysOfConcatenatedTables) {
 
 TEST(PoolJobTasks, BadRecordNamesTheInputAndTheLineAcrossChunks) {
   try {
-    Tasks::map_data(words_job.name, 301, "in.gz", 60000, "a b\nfine\nbroken line\n");
+    Tasks::map_data(words_job.name, 301, "", "in.gz", 60000, "", "a b\nfine\nbroken line\n");
     FAIL() << "expected InputError";
   } catch (const mr::InputError& e) {
     EXPECT_EQ(std::string(e.what()), "in.gz:60003: the word 'broken'");
@@ -77,7 +77,7 @@ TEST(PoolJobTasks, BadRecordNamesTheInputAndTheLineAcrossChunks) {
 }
 
 TEST(PoolJobTasks, UnknownJobNameIsAUsageError) {
-  EXPECT_THROW(Tasks::map_data("no.such.job", 1, "-", 0, "x\n"), mr::UsageError);
+  EXPECT_THROW(Tasks::map_data("no.such.job", 1, "", "-", 0, "", "x\n"), mr::UsageError);
 }
 
 }  // namespace

@@ -4,20 +4,24 @@
 Expected results are computed the obvious way in Python, never by mr itself:
   - wordcount, whitespace words: bytes.split();
   - wordcount, alnum words: runs of [A-Za-z0-9\\x80-\\xff], ASCII letters lower-cased;
-  - ngram: lines `ngram TAB year TAB match_count TAB volume_count` (split at '\\n', one
-    trailing '\\r' ignored), match_count summed per ngram.
+  - ngram: Google Books 1-gram files of the three published layouts, told apart by each
+    file's first line (split at '\\n', one trailing '\\r' ignored): v1 `ngram TAB year TAB
+    match TAB pages TAB volumes`, v2 `ngram TAB year TAB match TAB volumes`, v3 `ngram TAB
+    year,match,volumes TAB ...`; match_count (or volume_count) summed per ngram, optionally
+    only over some years and without part-of-speech tagged ngrams.
 Results are ordered by count descending, then key ascending bytewise, one `key TAB count`
 line each.
 
 As a module (tests put this directory on sys.path):
     sys.path.insert(0, os.path.join(HERE, "..", "support")); import oracle
     oracle.tsv(oracle.word_counts(data))            # the --output file's bytes
-    oracle.ngram_counts(texts, years=(1990, None), value="volume_count", min_count=10)
+    oracle.ngram_counts(texts, years=(1990, None), value="volume_count", min_count=10, skip_tagged=True)
 
 As a program, the same command line as mapreduce (a subset); under mpirun only rank 0
 writes, so it can also stand in for the program in a job script:
     oracle.py [--job wordcount|ngram] [--words whitespace|alnum] [--top K] [--query W]...
-              [--output FILE] INPUT...
+              [--output FILE] [--years FROM-TO] [--count match|volume] [--skip-tagged]
+              [--min-count N] INPUT...
     oracle.py --self-test
 """
 import argparse
@@ -29,6 +33,8 @@ import sys
 
 _ALNUM = re.compile(rb"[a-z0-9\x80-\xff]+")
 NGRAM_VALUES = ("match_count", "volume_count")
+POS_TAGS = (b"NOUN", b"VERB", b"ADJ", b"ADV", b"PRON", b"DET", b"ADP", b"NUM", b"CONJ", b"PRT", b"X", b".")
+_TAG_TOKEN = re.compile(rb"_[A-Z.]+_")
 
 
 def _texts(data):
@@ -60,29 +66,62 @@ def word_counts(data, words="whitespace"):
 
 
 # ---------------------------------------------------------------- ngram
+def ngram_layout(first_line):
+    """"v3" when the field after the ngram holds a comma, "v1" for 5 fields, else "v2"."""
+    fields = first_line.split(b"\t")
+    if len(fields) > 1 and b"," in fields[1]:
+        return "v3"
+    return "v1" if len(fields) == 5 else "v2"
+
+
+def _number(field, line):
+    if not field.isdigit():
+        raise ValueError("malformed ngram line: %r" % line[:200])
+    return int(field)
+
+
 def ngram_records(data):
-    """(ngram, year, match_count, volume_count) for each line of `data` (bytes, or an
-    iterable of bytes: whole files or single lines). Lines end at '\\n'; one trailing '\\r'
-    is ignored; a final line without '\\n' counts. A line without 4 tab-separated fields
-    raises ValueError (the program rejects it too)."""
+    """(ngram, year, match_count, volume_count) for each record of `data` (bytes, or an
+    iterable of bytes: each one whole file, its layout from its own first line). Lines end
+    at '\\n'; one trailing '\\r' is ignored; a final line without '\\n' counts. A line not
+    in its file's layout raises ValueError (the program rejects it too)."""
     for text in _texts(data):
-        lines = text.split(b"\n")
+        lines = [line[:-1] if line.endswith(b"\r") else line for line in text.split(b"\n")]
         if lines[-1] == b"":
             lines.pop()  # after the final '\n' (or empty text): no line
+        layout = ngram_layout(lines[0]) if lines else "v2"
         for line in lines:
-            if line.endswith(b"\r"):
-                line = line[:-1]
             fields = line.split(b"\t")
-            if len(fields) != 4:
+            if layout == "v3":
+                if len(fields) < 2 or fields[0] == b"":
+                    raise ValueError("malformed ngram line: %r" % line[:200])
+                for tuple_text in fields[1:]:
+                    parts = tuple_text.split(b",")
+                    if len(parts) != 3:
+                        raise ValueError("malformed ngram tuple: %r" % tuple_text[:200])
+                    yield (fields[0],) + tuple(_number(part, line) for part in parts)
+                continue
+            if len(fields) != (5 if layout == "v1" else 4) or fields[0] == b"":
                 raise ValueError("malformed ngram line: %r" % line[:200])
-            yield fields[0], int(fields[1]), int(fields[2]), int(fields[3])
+            numbers = [_number(field, line) for field in fields[1:]]
+            yield fields[0], numbers[0], numbers[1], numbers[-1]
 
 
-def ngram_counts(data, *, years=None, value="match_count", min_count=None):
+def is_tagged(ngram):
+    """A part-of-speech tagged ngram (`burnt_VERB`, `:_.`) or a pure tag token (`_NOUN_`)."""
+    if _TAG_TOKEN.fullmatch(ngram):
+        return True
+    word, underscore, tag = ngram.rpartition(b"_")
+    return underscore == b"_" and word != b"" and not word.endswith(b" ") and tag in POS_TAGS
+
+
+def ngram_counts(data, *, years=None, value="match_count", min_count=None, skip_tagged=False):
     """Counter of ngram -> sum of `value` ("match_count", the default, or "volume_count")
     over the lines of `data` (see ngram_records).
     years: (first, last), inclusive, either end None for open; None (default): every year.
     min_count: keep only ngrams whose sum is at least this; None (default): keep all.
+    skip_tagged: leave out tagged ngrams and tag tokens (is_tagged).
+    An ngram without a record inside `years` does not appear.
 
     >>> data = b"a\\t1990\\t5\\t1\\r\\nb\\t2000\\t7\\t2\\na\\t2001\\t3\\t4"
     >>> sorted(ngram_counts(data).items())
@@ -100,6 +139,8 @@ def ngram_counts(data, *, years=None, value="match_count", min_count=None):
     counts = collections.Counter()
     for ngram, year, match_count, volume_count in ngram_records(data):
         if (first is not None and year < first) or (last is not None and year > last):
+            continue
+        if skip_tagged and is_tagged(ngram):
             continue
         counts[ngram] += match_count if value == "match_count" else volume_count
     return at_least(counts, min_count)
@@ -158,10 +199,16 @@ def input_files(paths):
 
 def records(paths):
     """The lines (with their '\\n') of every input; .gz files decompressed."""
+    for text in file_texts(paths):
+        yield from text.splitlines(keepends=True)
+
+
+def file_texts(paths):
+    """The whole text of every input file, one bytes object each; .gz files decompressed."""
     for name in input_files(paths):
         opener = gzip.open if name.endswith(".gz") else open
         with opener(name, "rb") as f:
-            yield from f
+            yield f.read()
 
 
 # ---------------------------------------------------------------- self-test and program
@@ -182,7 +229,16 @@ def self_test():
     assert ngram_counts(data, value="volume_count", min_count=3) == c({b"z": 3, b"A": 9})
     assert ngram_counts(data, min_count=None) == ngram_counts(data, min_count=0)
     assert counts_for(data, "ngram", years=(None, 1999)) == c({b"z": 5, b"A": 3})
-    for bad in (b"x\t1999\t5\n", b"x\t1999\t5\t1\t1\n", b"ok\t1\t1\t1\n\nok\t1\t1\t1\n"):
+    v1 = b"z\t1999\t5\t3\t1\nz\t2000\t7\t6\t2\n"
+    v3 = b"z\t1999,5,1\t2000,7,2\nA\t1990,3,9\n"
+    assert ngram_counts(v1) == c({b"z": 12}) and ngram_counts(v3) == c({b"z": 12, b"A": 3})
+    assert ngram_counts([v1, v3], value="volume_count") == c({b"z": 6, b"A": 9})
+    tagged = b"_NOUN_\t1999\t5\t1\nburnt\t1999\t1\t1\nburnt_VERB\t1999\t1\t1\n:_.\t2000\t1\t1\nA_B\t2000\t1\t1\n"
+    assert ngram_counts(tagged, skip_tagged=True) == c({b"burnt": 1, b"A_B": 1})
+    assert ngram_counts(b"a\t1999,0,1\n", years=(1999, 1999)) == c({b"a": 0})
+    assert b"a" not in ngram_counts(b"a\t1999,5,1\n", years=(2000, None))
+    for bad in (b"x\t1999\t5\n", b"x\t1999\t5\t1\t1\nx\t1\t1\t1\n", b"ok\t1\t1\t1\n\nok\t1\t1\t1\n",
+                b"x\t1999,5,1\t2000,5\n", b"x\t1999,5,1\ny\t1999\t5\t1\n", b"x\t1999\t-5\t1\n"):
         try:
             ngram_counts(bad)
         except ValueError:
@@ -206,6 +262,10 @@ def main(argv=None):
     parser.add_argument("--top", type=int, default=0)
     parser.add_argument("--query", action="append", default=[])
     parser.add_argument("--output")
+    parser.add_argument("--years")
+    parser.add_argument("--count", default="match", choices=["match", "volume"])
+    parser.add_argument("--skip-tagged", action="store_true")
+    parser.add_argument("--min-count", type=int)
     # Tuning options of the real program that do not change the result.
     parser.add_argument("--chunk-bytes", "--chunk-lines", "--workers", dest="ignored", action="append")
     parser.add_argument("inputs", nargs="*")
@@ -217,7 +277,13 @@ def main(argv=None):
         parser.error("no input given")
     if os.environ.get("OMPI_COMM_WORLD_RANK", "0") != "0":
         return 0
-    counts = counts_for(records(args.inputs), args.job, args.words)
+    if args.job == "ngram":
+        first, _, last = (args.years or "-").partition("-")
+        counts = ngram_counts(file_texts(args.inputs), years=(int(first) if first else None, int(last) if last else None),
+                              value=args.count + "_count", skip_tagged=args.skip_tagged)
+    else:
+        counts = word_counts(records(args.inputs), args.words)
+    counts = at_least(counts, args.min_count)
     out = sys.stdout.buffer
     out.write(tsv(counts, top=args.top))
     out.write(query_lines(counts, args.query))

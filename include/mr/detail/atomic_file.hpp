@@ -2,7 +2,12 @@
 /// \file atomic_file.hpp
 /// An output file that appears whole or not at all: written to a temporary name in the
 /// same directory and renamed into place by commit(). Destroyed uncommitted (an error, or
-/// SIGINT/SIGTERM), it leaves nothing behind.
+/// SIGINT/SIGTERM), it leaves nothing behind. What is already there is respected:
+///   - `-` is stdout;
+///   - a symlink is followed (to the end of a chain): the temporary file lies next to the
+///     target and is renamed onto it, so the link stays;
+///   - a character device or FIFO is written in place, never replaced;
+///   - a regular file being replaced keeps its permission bits; a new one gets 0666 & ~umask.
 
 #include <cstdio>
 #include <memory>
@@ -23,8 +28,8 @@ class AtomicFile {
   void write(std::string_view bytes);
   /// Flushes, closes and renames the file into place.
   void commit();
-  /// The temporary file's path, for writers other than write() (other ranks, via MPI-IO)
-  /// before commit().
+  /// The temporary file's path, for writers other than write() (other ranks) before
+  /// commit(); empty when the output is written in place (stdout, a device, a FIFO).
   std::string temp_path() const;
 
  private:

@@ -5,6 +5,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -19,7 +20,17 @@ struct BlockOrigin {
   std::string_view name;             ///< the input's path ("-" for stdin)
   const char* count_from = nullptr;  ///< line numbers count '\n' from here ...
   std::uint64_t line_base = 0;       ///< ... plus this many lines before it
+  std::string_view head = {};        ///< the input's first line, at most head_bytes of it
 };
+
+/// How much of an input's first line BlockOrigin::head holds.
+inline constexpr std::size_t head_bytes = std::size_t{64} << 10;
+
+/// The first line of `text` (without '\n'), at most head_bytes of it.
+inline std::string_view first_line_of(std::string_view text) noexcept {
+  text = text.substr(0, std::min(text.size(), head_bytes));
+  return text.substr(0, std::min(text.size(), text.find('\n')));
+}
 
 /// Receives one block of whole lines (the last may lack '\n') and where it came from.
 using BlockCallback = std::function<void(std::string_view lines, const BlockOrigin& origin)>;

@@ -4,8 +4,9 @@
 /// its own part at its offset (an exclusive scan of the sizes) with pwrite, into a temporary
 /// file that rank 0 renames into place once every rank has written, so the file appears whole
 /// or not at all. Where some rank cannot open that temporary file (an output directory that is
-/// not shared between the nodes) the parts are streamed to rank 0 in rank order instead, one
-/// bounded chunk at a time.
+/// not shared between the nodes), and where the output is stdout, a device or a FIFO
+/// (AtomicFile writes those in place), the parts are streamed to rank 0 in rank order instead,
+/// one bounded chunk at a time.
 ///
 /// Why pwrite and not MPI_File_write_at: with one contiguous block per rank, MPI-IO has nothing
 /// to aggregate (ROMIO's UFS driver issues the same pwrite), and Open MPI 4.1's default ompio

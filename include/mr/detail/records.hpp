@@ -117,6 +117,10 @@ struct MapReduceStats {
 /// RecordError(message, pointer into that line).
 struct Lines {
   std::string_view text;
+  /// The first line of the input these lines come from (at most its first 64 KiB), the same
+  /// in every block of that input on every rank and worker: a map function can decide a
+  /// file's format from it once, the same way wherever a range of the file is read.
+  std::string_view head = {};
 };
 
 }  // namespace mr
@@ -142,9 +146,9 @@ void map_records(std::string_view block, const BlockOrigin& origin, Map& map, Em
   try {
     if constexpr (std::invocable<Map&, Lines, Emit&>) {
       if constexpr (std::is_integral_v<std::invoke_result_t<Map&, Lines, Emit&>>)
-        stats.records += static_cast<std::uint64_t>(map(Lines{block}, emit));
+        stats.records += static_cast<std::uint64_t>(map(Lines{block, origin.head}, emit));
       else {
-        map(Lines{block}, emit);
+        map(Lines{block, origin.head}, emit);
         stats.records += count_lines(block);
       }
     } else {

@@ -33,6 +33,9 @@ MappedFile::MappedFile(const std::string& path) {
     throw InputError(path + ": cannot stat: " + std::strerror(err));
   }
   size_ = static_cast<std::uint64_t>(st.st_size);
+  device_ = st.st_dev;
+  inode_ = st.st_ino;
+  mtime_ns_ = st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec;
   if (size_ > 0) {
     void* map = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED) {
@@ -43,6 +46,13 @@ MappedFile::MappedFile(const std::string& path) {
     data_ = static_cast<const char*>(map);
   }
   ::close(fd);
+}
+
+bool MappedFile::unchanged(const std::string& path, std::uint64_t size) const noexcept {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && st.st_dev == device_ && st.st_ino == inode_ &&
+         static_cast<std::uint64_t>(st.st_size) >= size && size_ >= size &&
+         st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec == mtime_ns_;
 }
 
 MappedFile::~MappedFile() {

@@ -20,6 +20,9 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
 
   std::string_view text() const noexcept { return {data_, size_}; }
+  /// True while `path` still names the file that was mapped, at least `size` bytes long and
+  /// unmodified since (a file truncated, rewritten or renamed over while it was read is not).
+  bool unchanged(const std::string& path, std::uint64_t size) const noexcept;
   /// Tells the kernel [begin, end) will be read sequentially soon.
   void will_need(std::uint64_t begin, std::uint64_t end) const noexcept;
   /// Drops this process's mapping of whole pages inside [begin, end) (the page cache keeps
@@ -29,6 +32,8 @@ class MappedFile {
  private:
   const char* data_ = nullptr;
   std::uint64_t size_ = 0;
+  std::uint64_t device_ = 0, inode_ = 0;
+  std::int64_t mtime_ns_ = 0;
 };
 
 /// Reads a stream (stdin or a gzip file) in blocks that end on a line boundary.

@@ -111,7 +111,9 @@ ParallelWrite write_in_rank_order(MPI_Comm comm, const std::string& path, std::s
   // directory is shared. One rank writes through rank 0's own stream.
   int size = 1;
   MR_MPI_CALL(MPI_Comm_size, comm, &size);
-  const int fd = size > 1 && options.route == ParallelWrite::every_rank ? ::open(temp.c_str(), O_WRONLY | O_CLOEXEC) : -1;
+  // Stdout, a device or a FIFO (no temporary file) take the parts in order through rank 0.
+  const bool try_every_rank = size > 1 && options.route == ParallelWrite::every_rank && !temp.empty();
+  const int fd = try_every_rank ? ::open(temp.c_str(), O_WRONLY | O_CLOEXEC) : -1;
   int opened = fd >= 0 ? 1 : 0, everywhere = 0;
   MR_MPI_CALL(MPI_Allreduce, &opened, &everywhere, 1, MPI_INT, MPI_MIN, comm);
   const ParallelWrite how = everywhere == 1 ? ParallelWrite::every_rank : ParallelWrite::through_root;

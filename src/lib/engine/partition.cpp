@@ -1,6 +1,7 @@
 #include "engine/partition.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,14 +21,20 @@ bool ends_with(std::string_view text, std::string_view suffix) {
 }
 
 InputFile describe_file(const std::string& path) {
+  // Not a regular file (FIFO, /dev/stdin, <(...), a device): a stream, opened only when it
+  // is read (opening a FIFO here and closing it again could cost its writer a SIGPIPE).
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw InputError(path + ": cannot open: " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return InputFile{path, 0, InputKind::Stdin};
   // open() rather than access(): it is what reading will do, and it works for root too.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw InputError(path + ": cannot open: " + std::strerror(errno));
+  char byte = 0;
+  // A regular file of size 0 with content (procfs, sysfs): streamed, as its size is unknown.
+  const bool has_content = st.st_size == 0 && ::read(fd, &byte, 1) == 1;
   ::close(fd);
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (ec) throw InputError(path + ": cannot read size: " + ec.message());
-  return InputFile{path, size, ends_with(path, ".gz") ? InputKind::Gzip : InputKind::File};
+  if (has_content) return InputFile{path, 0, InputKind::Stdin};
+  return InputFile{path, static_cast<std::uint64_t>(st.st_size), ends_with(path, ".gz") ? InputKind::Gzip : InputKind::File};
 }
 
 }  // namespace

@@ -18,7 +18,9 @@ namespace mr::detail {
 enum class InputKind : std::uint8_t {
   File,    ///< a regular file, read in place (mmap) by the rank that owns each range
   Gzip,    ///< a `.gz` file, inflated as a stream by the one rank it is assigned to
-  Stdin,   ///< `-`, read by rank 0 and scattered
+  Stdin,   ///< a stream: `-`, or any input that is not a regular file (FIFO, /dev/stdin,
+           ///< <(...), a character device) or reports size 0 but has content (procfs);
+           ///< read by rank 0 (the pool's parent) and scattered
 };
 
 /// One input after discovery.

@@ -26,16 +26,20 @@ namespace {
 
 const auto wordcount_job = make_job<std::string, std::int64_t>("mr.wordcount", WhitespaceWords{}, SumReduce{});
 const auto wordcount_alnum_job = make_job<std::string, std::int64_t>("mr.wordcount.alnum", AlnumWords{}, SumReduce{});
-const auto ngram_job = make_job<std::string, std::int64_t>("mr.ngram", NgramMatchCount{}, SumReduce{});
+const auto ngram_job = make_job<std::string, std::int64_t>("mr.ngram", NgramCounts{}, SumReduce{});
 MR_JOB(wordcount_job);
 MR_JOB(wordcount_alnum_job);
 MR_JOB(ngram_job);
 
-/// Calls f(job) with the job the configuration names.
+/// Calls f(job) with the job the configuration names (the ngram job with its options, which
+/// travel to pool workers with each task).
 template <class F>
 void with_job(const JobConfig& config, F&& f) {
-  if (config.job == JobKind::Ngram) f(ngram_job);
-  else if (config.words == WordMode::Alnum) f(wordcount_alnum_job);
+  if (config.job == JobKind::Ngram) {
+    auto configured = ngram_job;
+    configured.map.options = config.ngram;
+    f(configured);
+  } else if (config.words == WordMode::Alnum) f(wordcount_alnum_job);
   else f(wordcount_job);
 }
 
@@ -81,6 +85,17 @@ class Progress {
   double last_ = -1e9;
 };
 
+/// --min-count: keeps only the keys whose total is at least `min_count` (a table holds final
+/// totals once reduced: the whole table in the pool's parent, a rank's owned keys on ranks).
+void drop_below(CountTable& table, std::uint64_t min_count) {
+  if (min_count == 0) return;
+  CountTable kept(table.size() + 16, table.reducer());
+  table.for_each([&](std::string_view key, std::uint64_t hash, std::int64_t count) {
+    if (count >= 0 && static_cast<std::uint64_t>(count) >= min_count) kept.add(key, hash, count);
+  });
+  table = std::move(kept);
+}
+
 bool progress_wanted(const JobConfig& config) { return config.progress || ::isatty(STDERR_FILENO) == 1; }
 
 JobSummary summary_of(const JobConfig& config, const MapReduceStats& stats, std::uint64_t distinct_keys, int processes,
@@ -115,6 +130,7 @@ void run_on_ranks(MPI_Comm comm, const JobConfig& config) {
   const boost::mpi::communicator world(comm, boost::mpi::comm_attach);
   with_job(config, [&](const auto& job) {
     auto result = map_reduce_distributed(world, config.inputs, job, progress.hooks(config));
+    drop_below(result.table(), config.min_count);
     MapReduceStats stats = result.stats();
     // No rank gathers the table: the file is sorted and written by every rank, --top comes
     // from each rank's own top K, --query from each key's owner.
@@ -160,7 +176,8 @@ void run_on_pool(const JobConfig& config) {
           return *executor;
         },
         config.inputs, job, progress.hooks(config), stats);
-    executor->shutdown(/*wait=*/false);  // the workers wind down while the output is written
+    executor->shutdown(/*wait=*/false);
+    drop_below(table, config.min_count);  // the workers wind down while the output is written
     finish(config, table, stats, config.workers, "pool", start, progress);
   });
 }

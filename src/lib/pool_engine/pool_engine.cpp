@@ -141,23 +141,29 @@ asio::awaitable<void> run_job(ProcessPoolExecutor& executor, const PoolJobTasks&
   phases.shuffle += clock.lap();  // the tables' way to the parent, merged on the way
 }
 
-/// All of stdin as blocks of whole lines (read before a pool is spawned, see run_pool_job).
-std::vector<std::string> read_stdin_if_used(const std::vector<InputFile>& inputs) {
+/// One stream input (stdin, a FIFO, a device, ...) read whole, as blocks of whole lines.
+struct StreamBlocks {
+  std::string path;
   std::vector<std::string> blocks;
+};
+
+/// Every stream input, read before a pool is spawned (see run_pool_job).
+std::vector<StreamBlocks> read_streams(const std::vector<InputFile>& inputs) {
+  std::vector<StreamBlocks> streams;
   for (const InputFile& input : inputs) {
     if (input.kind != InputKind::Stdin) continue;
     LineBlockReader reader(input.path);
-    for (std::string block; reader.next(block, kStreamBlockBytes);) blocks.push_back(std::move(block));
-    break;  // a second "-" reads an exhausted stream, as on MPI ranks
+    StreamBlocks& stream = streams.emplace_back(StreamBlocks{input.path, {}});
+    for (std::string block; reader.next(block, kStreamBlockBytes);) stream.blocks.push_back(std::move(block));
   }
-  return blocks;
+  return streams;
 }
 
 /// One map task per compressed file, per planned byte range of the other files (interleaved
 /// so every worker starts on its own part of the input) and per block of stdin.
 std::vector<asio::awaitable<MapReduceStats>> submit_maps(ProcessPoolExecutor& executor, const PoolJobTasks& tasks,
                                                      PoolRunId run, const std::vector<InputFile>& inputs,
-                                                     std::vector<std::string> stdin_blocks, const MapReduceOptions& options) {
+                                                     std::vector<StreamBlocks> streams, const MapReduceOptions& options) {
   std::vector<asio::awaitable<MapReduceStats>> maps;
   PartitionOptions partition;
   partition.range_bytes = options.chunk_bytes;
@@ -178,19 +184,23 @@ std::vector<asio::awaitable<MapReduceStats>> submit_maps(ProcessPoolExecutor& ex
   std::stable_sort(compressed.begin(), compressed.end(),
                    [](const InputFile* a, const InputFile* b) { return a->size > b->size; });
   for (const InputFile* input : compressed)
-    maps.push_back(run_in_executor(executor, tasks.map_stream, tasks.job, run, input->path));
+    maps.push_back(run_in_executor(executor, tasks.map_stream, tasks.job, run, tasks.map_state, input->path));
   for (std::size_t i = 0; i < longest; ++i)
     for (const auto& ranges : plan)
       if (i < ranges.size())
-        maps.push_back(run_in_executor(executor, tasks.map_range, tasks.job, run, inputs[ranges[i].file].path,
+        maps.push_back(run_in_executor(executor, tasks.map_range, tasks.job, run, tasks.map_state,
+                                       inputs[ranges[i].file].path,
                                        ranges[i].begin, ranges[i].end));
   // stdin, read up front (see run_pool_job).
-  std::uint64_t line_base = 0;
-  for (std::string& block : stdin_blocks) {
-    const std::uint64_t lines = count_lines(block);
-    maps.push_back(run_in_executor(executor, tasks.map_data, tasks.job, run, std::string("-"), line_base,
-                                   std::move(block)));
-    line_base += lines;
+  for (StreamBlocks& stream : streams) {
+    std::uint64_t line_base = 0;
+    const std::string head(stream.blocks.empty() ? std::string_view() : first_line_of(stream.blocks.front()));
+    for (std::string& block : stream.blocks) {
+      const std::uint64_t lines = count_lines(block);
+      maps.push_back(run_in_executor(executor, tasks.map_data, tasks.job, run, tasks.map_state, stream.path,
+                                     line_base, head, std::move(block)));
+      line_base += lines;
+    }
   }
   return maps;
 }
@@ -203,7 +213,7 @@ PoolJobOutput run_pool_job(const std::function<ProcessPoolExecutor&()>& get_exec
   const std::vector<InputFile> inputs = discover_inputs(arguments);
   // Open MPI forwards the spawner's stdin to the first spawned worker, which would consume
   // part of it: read it before the pool exists.
-  std::vector<std::string> stdin_blocks = read_stdin_if_used(inputs);
+  std::vector<StreamBlocks> streams = read_streams(inputs);
   const double parent_read = clock.lap();
   ProcessPoolExecutor& executor = get_executor();
   const PoolRunId run = new_run_id();
@@ -211,7 +221,7 @@ PoolJobOutput run_pool_job(const std::function<ProcessPoolExecutor&()>& get_exec
   std::exception_ptr error;
   asio::io_context loop;
   asio::co_spawn(loop,
-                 run_job(executor, tasks, run, submit_maps(executor, tasks, run, inputs, std::move(stdin_blocks), options),
+                 run_job(executor, tasks, run, submit_maps(executor, tasks, run, inputs, std::move(streams), options),
                          options, output),
                  [&](std::exception_ptr e) { error = e; });
   loop.run();
