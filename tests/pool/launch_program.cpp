@@ -4,6 +4,7 @@
 //   launch_program concurrent                      a second world-mode pool while one lives
 //   launch_program sizes                           pools of 1, 2 and 4 workers
 //   launch_program refused <processes>             a pool larger than the job's free slots
+//   launch_program hosts [hostfile]                a pool placed with PoolOptions::hosts / hostfile
 #include <dirent.h>
 #include <unistd.h>
 
@@ -108,6 +109,27 @@ int sizes() {
   return 0;
 }
 
+int hosts(const std::string& hostfile) {
+  char name[256] = {};
+  gethostname(name, sizeof(name) - 1);
+  mr::PoolOptions options{.processes = 2};
+  if (hostfile.empty()) {
+    options.hosts = {std::string(name) + ":4"};
+  } else {
+    options.hostfile = hostfile;
+  }
+  mr::ProcessPoolExecutor executor(options);
+  long sum = 0;
+  for (long v : executor.map(square, std::vector<long>{1, 2, 3})) sum += v;
+  std::printf("placed pool: %zu workers, sum %ld\n", executor.max_workers(), sum);
+  try {
+    mr::ProcessPool bad(mr::PoolOptions{.launch = mr::PoolLaunch::world, .hosts = {name}});
+  } catch (const mr::UsageError& e) {
+    std::printf("world with hosts: %s\n", e.what());
+  }
+  return 0;
+}
+
 int refused(int processes) {
   const auto start = std::chrono::steady_clock::now();
   try {
@@ -129,6 +151,7 @@ int main(int argc, char** argv) {
   if (mode == "results") return results(argc > 2 ? std::stoi(argv[2]) : 0, in_code(argc, argv));
   if (mode == "concurrent") return concurrent();
   if (mode == "sizes") return sizes();
+  if (mode == "hosts") return hosts(argc > 2 ? argv[2] : "");
   if (mode == "refused") return refused(argc > 2 ? std::stoi(argv[2]) : 4);
   std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
   return 2;

@@ -9,11 +9,13 @@
 - world mode in a one-rank job is a clear error, not a hang;
 - singleton: pools of 1, 2 and 4 workers start with OMPI_MCA_rmaps_base_oversubscribe unset;
 - under mpirun without oversubscription, a pool larger than the free slots fails with
-  BrokenPool and its advice within the start timeout, and mpirun exits.
+  BrokenPool and its advice within the start timeout, and mpirun exits;
+- PoolOptions::hosts and ::hostfile place spawned workers (this host standing in for a node).
 
 usage: launch_test.py <pool_launch_program> <mpiexec>
 """
 import os
+import socket
 import subprocess
 import sys
 
@@ -89,6 +91,19 @@ for advice in ("--oversubscribe", "PoolOptions::hosts", "PoolLaunch::world"):
 if "refused after" in out:
     seconds = float(out.split("refused after ")[1].split(" s")[0])
     check(seconds < 20, f"refused within the start timeout ({seconds} s < 20 s)")
+
+# Placement: PoolOptions::hosts (this host, 4 slots) and a hostfile, without and with a launcher.
+hostfile = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"mr-launch-test-hosts-{os.getpid()}")
+with open(hostfile, "w") as f:
+    f.write(f"{socket.gethostname()} slots=4\n")
+for label, command in [("hosts, singleton", [program, "hosts"]),
+                       ("hostfile, singleton", [program, "hosts", hostfile]),
+                       ("hosts, under mpirun", mpirun(1, "hosts"))]:
+    rc, out, err = run(command, unset=["MR_POOL_LAUNCH"], timeout=60)
+    check(rc == 0 and "placed pool: 2 workers, sum 14" in out, f"a pool placed by {label} runs", out + err)
+    check("world with hosts: mr: PoolOptions::hosts and hostfile place spawned workers" in out,
+          f"{label}: hosts with world mode is a UsageError", out)
+os.unlink(hostfile)
 
 if failures:
     print("\n".join(["", "FAILED:"] + failures))

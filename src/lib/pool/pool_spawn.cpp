@@ -127,7 +127,10 @@ void PoolCore::Impl::spawn_processes() {
     MR_MPI_CALL(MPI_Info_create, &info);
     std::string hosts;
     for (const std::string& host : options.hosts) hosts += (hosts.empty() ? "" : ",") + host;
-    if (!hosts.empty()) MR_MPI_CALL(MPI_Info_set, info, "host", hosts.c_str());
+    // A launcher's allocation already lists its nodes ("host" picks among them); a process
+    // started without one knows only its own node, so the hosts are added ("add-host").
+    const bool launched = std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr;
+    if (!hosts.empty()) MR_MPI_CALL(MPI_Info_set, info, launched ? "host" : "add-host", hosts.c_str());
     if (!options.hostfile.empty()) MR_MPI_CALL(MPI_Info_set, info, "hostfile", options.hostfile.c_str());
   }
   // Open MPI forwards the spawner's stdin to the first worker. The info key meant to stop
@@ -263,6 +266,9 @@ PoolCore::PoolCore(PoolCoreOptions options) {
   using Seconds = std::chrono::duration<double>;
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(options.start_timeout);
+  if ((options.world || options.comm != MPI_COMM_NULL) && (!options.hosts.empty() || !options.hostfile.empty()))
+    throw UsageError("mr: PoolOptions::hosts and hostfile place spawned workers; a pool on the job's ranks "
+                     "(world mode, CommExecutor) runs where the launcher put those ranks");
   if (options.world) {
     int rank = 0;
     int world = 1;
@@ -283,9 +289,6 @@ PoolCore::PoolCore(PoolCoreOptions options) {
     options.root = 0;
   }
   const bool spawning = options.comm == MPI_COMM_NULL;
-  if (!spawning && (!options.hosts.empty() || !options.hostfile.empty()))
-    throw UsageError("mr: PoolOptions::hosts and hostfile place spawned workers; a pool on the job's ranks "
-                     "(world mode, CommExecutor) runs where the launcher put those ranks");
   if (!spawning) {
     int rank = 0;
     int ranks = 1;
