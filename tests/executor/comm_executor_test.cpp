@@ -10,40 +10,25 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <dirent.h>
-#include <fstream>
-#include <numeric>
 #include <set>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "mr/asio.hpp"
 #include "mr/comm_executor.hpp"
+#include "executor_checks.hpp"
 
 namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-long square(long x) { return x * x; }
-MR_TASK(square);
-
-long sleep_ms(long ms) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-  return ms;
-}
-MR_TASK(sleep_ms);
-
-long fail_on_three(long x) {
-  if (x == 3) throw std::invalid_argument("three is not allowed");
-  return x;
-}
-MR_TASK(fail_on_three);
-
-long pid_of_worker(long) { return static_cast<long>(getpid()); }
-MR_TASK(pid_of_worker);
+using mr_test::fail_on_three;
+using mr_test::pid_of_worker;
+using mr_test::processes_of_this_job;
+using mr_test::sleep_ms;
+using mr_test::square;
 
 /// CPU seconds this process has used (all threads).
 double cpu_seconds(long) {
@@ -64,33 +49,6 @@ int world_size() {
   int size = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   return size;
-}
-
-/// Processes running this test binary that share our parent (the launcher's daemon, which
-/// also starts any spawned process): the job's ranks plus anything spawned.
-int processes_of_this_job() {
-  char self[4096] = {};
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n <= 0) return -1;
-  const pid_t parent = getppid();
-  int count = 0;
-  DIR* proc = opendir("/proc");
-  while (dirent* entry = readdir(proc)) {
-    const std::string pid = entry->d_name;
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    char exe[4096] = {};
-    if (readlink(("/proc/" + pid + "/exe").c_str(), exe, sizeof(exe) - 1) != n || std::string(exe) != self) continue;
-    std::ifstream stat("/proc/" + pid + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    const auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    char state = 0;
-    int ppid = 0;
-    if (std::sscanf(line.c_str() + close + 2, "%c %d", &state, &ppid) == 2 && ppid == parent) ++count;
-  }
-  closedir(proc);
-  return count;
 }
 
 TEST(CommExecutor, NonRootRanksServeAndReturnWithoutAnExecutor) {
@@ -131,33 +89,14 @@ TEST(CommExecutor, TasksRunOnTheOtherRanksAndNoProcessIsSpawned) {
 TEST(CommExecutor, MapKeepsInputOrderForEveryChunksize) {
   mr::CommExecutor ex;
   if (!ex.is_root()) return;
-  std::vector<long> inputs(101);
-  std::iota(inputs.begin(), inputs.end(), -50L);
-  for (std::size_t chunksize : {1u, 7u, 200u}) {
-    auto results = ex.map(square, inputs, {.chunksize = chunksize}).to_vector();
-    ASSERT_EQ(results.size(), inputs.size());
-    for (std::size_t i = 0; i < inputs.size(); ++i) EXPECT_EQ(results[i], inputs[i] * inputs[i]);
-  }
-  auto failing = ex.map(fail_on_three, std::vector<long>{1, 2, 3, 4}, {.chunksize = 2});
-  auto it = failing.begin();
-  EXPECT_EQ(*it, 1);
-  ++it;
-  EXPECT_EQ(*it, 2);
-  EXPECT_THROW(++it, mr::RemoteError);
+  mr_test::check_map_keeps_input_order(ex);
 }
 
 TEST(CommExecutor, ATaskExceptionIsARemoteErrorAndTheRankKeepsServing) {
   mr::CommExecutor ex;
   if (!ex.is_root()) return;
   const long pid = ex.submit_to(0, pid_of_worker, 0L).result(10s);
-  auto bad = ex.submit_to(0, fail_on_three, 3L);
-  try {
-    bad.result(10s);
-    FAIL() << "expected RemoteError";
-  } catch (const mr::RemoteError& e) {
-    EXPECT_NE(e.type_name().find("invalid_argument"), std::string::npos) << e.type_name();
-    EXPECT_EQ(e.remote_message(), "three is not allowed");
-  }
+  mr_test::check_remote_error(ex.submit_to(0, fail_on_three, 3L));
   EXPECT_EQ(ex.submit_to(0, pid_of_worker, 0L).result(10s), pid) << "the same rank serves on";
   EXPECT_FALSE(ex.broken());
 }
@@ -165,13 +104,7 @@ TEST(CommExecutor, ATaskExceptionIsARemoteErrorAndTheRankKeepsServing) {
 TEST(CommExecutor, TimeoutsOnResultAndMap) {
   mr::CommExecutor ex;
   if (!ex.is_root()) return;
-  auto slow = ex.submit(sleep_ms, 300L);
-  EXPECT_THROW(slow.result(20ms), mr::TimeoutError);
-  EXPECT_EQ(slow.result(10s), 300);
-  auto results = ex.map(sleep_ms, std::vector<long>{1, 800}, {.timeout = 400ms});
-  auto it = results.begin();
-  EXPECT_EQ(*it, 1);
-  EXPECT_THROW(++it, mr::TimeoutError);
+  mr_test::check_result_and_map_timeouts(ex);
 }
 
 /// Occupies every serving rank with a slow task, then queues more than they may hold.

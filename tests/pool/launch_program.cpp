@@ -1,11 +1,11 @@
 // A whole pool program for tests/pool/launch_test.py: the same code runs its workers as
 // spawned processes or, in world mode, as ranks 1..N-1 of the job (issue 11).
-//   launch_program results <processes> [in-code]  deterministic results of every pool call
+//   launch_program results <processes> [in-code|runtime]  deterministic results of every pool
+//                                                  call (world mode set in PoolOptions / Runtime)
 //   launch_program concurrent                      a second world-mode pool while one lives
 //   launch_program sizes                           pools of 1, 2 and 4 workers
 //   launch_program refused <processes>             a pool larger than the job's free slots
 //   launch_program hosts [hostfile]                a pool placed with PoolOptions::hosts / hostfile
-#include <dirent.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,41 +18,16 @@
 #include <vector>
 
 #include "mr/mr.hpp"
+#include "pool_test_tasks.hpp"
 
 namespace {
 
-long square(long x) { return x * x; }
-MR_TASK(square);
+using mr_test::pid_of_worker;
+using mr_test::processes_of_this_job;
+using mr_test::square;
+
 long add(long a, long b) { return a + b; }
 MR_TASK(add);
-long pid_of_worker(long) { return static_cast<long>(getpid()); }
-MR_TASK(pid_of_worker);
-
-/// Processes running this program whose parent is ours (the launcher's daemon, which also
-/// starts anything spawned under mpirun).
-int processes_of_this_job() {
-  char self[4096] = {};
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  int count = 0;
-  DIR* proc = opendir("/proc");
-  while (dirent* entry = readdir(proc)) {
-    const std::string pid = entry->d_name;
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    char exe[4096] = {};
-    if (readlink(("/proc/" + pid + "/exe").c_str(), exe, sizeof(exe) - 1) != n || std::strcmp(exe, self) != 0) continue;
-    std::ifstream stat("/proc/" + pid + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    int ppid = 0;
-    char state = 0;
-    const auto close = line.rfind(')');
-    if (close != std::string::npos && std::sscanf(line.c_str() + close + 2, "%c %d", &state, &ppid) == 2 &&
-        ppid == getppid())
-      ++count;
-  }
-  closedir(proc);
-  return count;
-}
 
 std::optional<mr::PoolLaunch> in_code(int argc, char** argv) {
   if (argc > 3 && std::string(argv[3]) == "in-code") return mr::PoolLaunch::world;
@@ -146,7 +121,9 @@ int refused(int processes) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  mr::Runtime runtime(argc, argv);
+  // `results <n> runtime`: world mode chosen through mr::Runtime's argument.
+  const bool runtime_world = argc > 3 && std::string(argv[3]) == "runtime";
+  mr::Runtime runtime(argc, argv, runtime_world ? std::optional(mr::PoolLaunch::world) : std::nullopt);
   const std::string mode = argc > 1 ? argv[1] : "results";
   if (mode == "results") return results(argc > 2 ? std::stoi(argv[2]) : 0, in_code(argc, argv));
   if (mode == "concurrent") return concurrent();

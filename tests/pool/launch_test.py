@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Where a pool's workers come from (issue 11), on tests/pool/launch_program.cpp:
 
-- world mode under mpirun -np 3 (MR_POOL_LAUNCH=world, PoolOptions::launch in code, and
-  automatic) prints exactly what the same program prints with spawned workers, runs no task
+- world mode under mpirun -np 3 (MR_POOL_LAUNCH=world, PoolOptions::launch in code, the
+  Runtime argument, and automatic) prints exactly what the same program prints with spawned workers, runs no task
   on rank 0, spawns nothing (3 processes of the program in the job) and ranks 1..2 print
   nothing (they never run main's body);
 - a second concurrent world-mode pool fails with the documented UsageError, the first works on;
@@ -59,6 +59,7 @@ check(rc == 0 and expected.startswith("apply 49\n"), "spawned pool (reference) r
 for label, command, env in [
     ("MR_POOL_LAUNCH=world", mpirun(3, "results", "0", launch="world"), {}),
     ("PoolOptions::launch = world in code", mpirun(3, "results", "0", "in-code"), {}),
+    ("mr::Runtime(argc, argv, PoolLaunch::world)", mpirun(3, "results", "0", "runtime"), {}),
     ("MR_POOL_LAUNCH=automatic", mpirun(3, "results", "0", launch="automatic"), {}),
 ]:
     rc, out, err = run(command, env)
