@@ -3,9 +3,12 @@
 #   1. submit throughput: ProcessPoolExecutor.submit + result, trivial tasks
 #   2. run_in_executor + gather throughput in an event loop (Boost.Asio / asyncio)
 #   3. word count: the pool engine (mapreduce --workers N) vs the SPMD engine (mpirun -np N)
+#   4. executors over the job's ranks: mr::CommExecutor vs mpi4py.futures.MPICommExecutor
+#      (mpirun -np N+1, ob1), next to the spawned pools, with the median submit round trip
 #
 # usage: scripts/bench_executor.sh [--workers N] [--tasks N] [--py-tasks N] [--size 200M]
 #                                  [--repeat R] [--no-build]
+# MR_MPI4PY_PYTHON: the Python that has mpi4py (default /usr/bin/python3, Debian's python3-mpi4py).
 # Builds into $MR_BUILD_DIR (default build/) unless --no-build; data goes to data/.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -42,6 +45,16 @@ best_rate() {
   echo "$best"
 }
 
+# Best (lowest) median round trip in µs of $repeat runs of a command printing it in column 6.
+best_median() {
+  local best="" median
+  for ((i = 0; i < repeat; i++)); do
+    median=$("$@" | awk '{print $6}')
+    best=$(awk -v a="$best" -v b="$median" 'BEGIN {print (a == "" || b < a) ? b : a}')
+  done
+  echo "$best"
+}
+
 # Best (lowest) wall-clock seconds of $repeat runs of a command.
 best_seconds() {
   local best="" start end t
@@ -61,6 +74,23 @@ py_submit=$(best_rate python3 "$MR_ROOT/scripts/bench_executor.py" submit "$py_t
 mr_log "run_in_executor + gather"
 cpp_gather=$(best_rate "$bench" gather "$tasks" "$workers")
 py_gather=$(best_rate python3 "$MR_ROOT/scripts/bench_executor.py" gather "$py_tasks" "$workers")
+
+# Executors over the ranks of a job (no spawn): rank 0 submits, ranks 1..N serve. ob1 is
+# Open MPI's PML with the shared-memory BTL (what one node uses); both sides get the same flags.
+ranks=$((workers + 1))
+py_mpi=${MR_MPI4PY_PYTHON:-/usr/bin/python3}
+in_job=(mpirun --oversubscribe --mca pml ob1 -np "$ranks")
+roundtrips=$((tasks / 10))
+py_roundtrips=$((py_tasks / 10))
+mr_log "executors over the job's ranks (mpirun -np $ranks) and round trips ($roundtrips C++, $py_roundtrips Python)"
+comm_submit=$(best_rate "${in_job[@]}" "$bench" submit "$tasks" "$workers" comm)
+comm_gather=$(best_rate "${in_job[@]}" "$bench" gather "$tasks" "$workers" comm)
+comm_rt=$(best_median "${in_job[@]}" "$bench" roundtrip "$roundtrips" "$workers" comm)
+mpi4py_submit=$(best_rate "${in_job[@]}" "$py_mpi" "$MR_ROOT/scripts/bench_executor.py" submit "$py_tasks" "$workers" comm)
+mpi4py_gather=$(best_rate "${in_job[@]}" "$py_mpi" "$MR_ROOT/scripts/bench_executor.py" gather "$py_tasks" "$workers" comm)
+mpi4py_rt=$(best_median "${in_job[@]}" "$py_mpi" "$MR_ROOT/scripts/bench_executor.py" roundtrip "$py_roundtrips" "$workers" comm)
+spawn_rt=$(best_median "$bench" roundtrip "$roundtrips" "$workers")
+py_rt=$(best_median python3 "$MR_ROOT/scripts/bench_executor.py" roundtrip "$py_roundtrips" "$workers")
 
 data=$MR_ROOT/data/bench_executor_text_$size.txt
 if [[ ! -f $data ]]; then
@@ -89,4 +119,12 @@ cat <<TABLE
 | Pool engine: \`mapreduce --workers $workers\` | $pool_s |
 | Pool speed relative to SPMD (target >= 0.80) | $(ratio "$spmd_s" "$pool_s") |
 | Pool speed relative to SPMD with ob1 | $(ratio "$spmd_ob1_s" "$pool_s") |
+
+| Executor ($workers workers, best of $repeat) | submit + result | run_in_executor + gather | submit round trip (median) |
+|---|---|---|---|
+| \`mr::ProcessPoolExecutor\` (spawned workers) | $(printf "%.0f" "$cpp_submit") tasks/s | $(printf "%.0f" "$cpp_gather") tasks/s | $spawn_rt µs |
+| \`mr::CommExecutor\` (\`mpirun -np $ranks\`, ob1) | $(printf "%.0f" "$comm_submit") tasks/s | $(printf "%.0f" "$comm_gather") tasks/s | $comm_rt µs |
+| mpi4py.futures \`MPICommExecutor\` (\`mpirun -np $ranks\`, ob1) | $(printf "%.0f" "$mpi4py_submit") tasks/s | $(printf "%.0f" "$mpi4py_gather") tasks/s | $mpi4py_rt µs |
+| Python \`ProcessPoolExecutor\` | $(printf "%.0f" "$py_submit") tasks/s | $(printf "%.0f" "$py_gather") tasks/s | $py_rt µs |
+| CommExecutor target | | >= 300000 tasks/s | <= 15 µs |
 TABLE

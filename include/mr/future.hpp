@@ -17,6 +17,7 @@
 #include <optional>
 #include <ranges>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -191,12 +192,13 @@ auto wait(const Futures& futures, ReturnWhen return_when = ReturnWhen::all_compl
 }
 
 /// Yields the futures as they complete (already-done ones first). Iterating past the
-/// deadline throws mr::TimeoutError, as Python's concurrent.futures.as_completed.
+/// deadline throws mr::TimeoutError, as Python's concurrent.futures.as_completed. A future
+/// given more than once (copies share one result) is yielded once: Python takes a set.
 template <class T>
 class AsCompleted {
  public:
   AsCompleted(std::vector<Future<T>> futures, const Timeout& timeout)
-      : futures_(std::move(futures)),
+      : futures_(distinct(std::move(futures))),
         queue_(std::make_shared<detail::CompletionQueue>()),
         deadline_(detail::deadline_after(timeout)) {
     for (std::size_t i = 0; i < futures_.size(); ++i) {
@@ -241,6 +243,13 @@ class AsCompleted {
   std::default_sentinel_t end() const { return {}; }
 
  private:
+  /// The futures without repeats (same shared state), first occurrence kept.
+  static std::vector<Future<T>> distinct(std::vector<Future<T>> futures) {
+    std::unordered_set<const void*> seen(futures.size());
+    std::erase_if(futures, [&](const Future<T>& future) { return !seen.insert(future.state().get()).second; });
+    return futures;
+  }
+
   std::size_t next_index() {
     auto& queue = *queue_;
     std::unique_lock lock(queue.mutex);

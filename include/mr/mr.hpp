@@ -12,6 +12,8 @@
 #include "mr/pool.hpp"
 #include "mr/process.hpp"
 #include "mr/process_pool_executor.hpp"
+#include "mr/comm_executor.hpp"
+#include "mr/pool_launch.hpp"
 #include "mr/job.hpp"
 #include "mr/emitter.hpp"
 #include "mr/distributed.hpp"

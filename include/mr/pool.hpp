@@ -1,6 +1,7 @@
 #pragma once
 /// \file pool.hpp
-/// mr::ProcessPool: Python's multiprocessing.Pool on MPI_Comm_spawn.
+/// mr::ProcessPool: Python's multiprocessing.Pool on MPI_Comm_spawn (or, with
+/// PoolLaunch::world, on ranks 1..N-1 of the running job).
 ///
 ///     long count(long n) { ... }
 ///     MR_TASK(count);
@@ -39,6 +40,7 @@
 #include "mr/detail/pool_tasks.hpp"
 #include "mr/detail/shared_state.hpp"
 #include "mr/error.hpp"
+#include "mr/pool_launch.hpp"
 #include "mr/task.hpp"
 
 namespace mr {
@@ -124,6 +126,16 @@ struct PoolOptions {
   /// watched through their process ids instead.
   std::chrono::duration<double> heartbeat_interval{1.0};
   int missed_heartbeats = 10;
+  /// Where the workers come from (mr::PoolLaunch): spawned processes, or ranks 1..N-1 of the
+  /// running job. Unset: mr::Runtime's choice, else the environment variable
+  /// MR_POOL_LAUNCH=spawn|world|automatic, else spawn.
+  std::optional<PoolLaunch> launch{};
+  /// Spawned workers: the hosts to start them on, as Open MPI's --host list ("node1",
+  /// "node2:4" for 4 slots; MPI_Comm_spawn info key "host"), and/or a hostfile ("hostfile").
+  /// Empty: the launcher places them on the free slots of its allocation (every node of a
+  /// Slurm allocation or mpirun --host/--hostfile list, filled in order).
+  std::vector<std::string> hosts{};
+  std::string hostfile{};
 };
 
 /// Lazy, ordered (imap) or completion-ordered (imap_unordered) results of a chunked map.
@@ -224,6 +236,9 @@ class ProcessPool {
   ProcessPool() : ProcessPool(PoolOptions{}) {}
   explicit ProcessPool(int processes) : ProcessPool(PoolOptions{.processes = processes}) {}
   explicit ProcessPool(const PoolOptions& options) : core_(make_options(options)), exceptions_(std::uncaught_exceptions()) {}
+  /// A pool on the core's own options (mr::CommExecutor: workers that are ranks of a communicator).
+  explicit ProcessPool(detail::PoolCoreOptions options)
+      : core_(std::move(options)), exceptions_(std::uncaught_exceptions()) {}
   /// With an initializer run once in every worker before any task (Python: initializer, initargs).
   template <class F, class... Args>
     requires TaskCallableWith<F, Args...>
@@ -340,6 +355,9 @@ class ProcessPool {
     if (options.transport == PoolTransport::mpi) core.shm_ring_bytes = 0;
     core.heartbeat_interval = options.heartbeat_interval;
     core.missed_heartbeats = options.missed_heartbeats;
+    core.world = detail::resolve_pool_launch(options.launch) == PoolLaunch::world;
+    core.hosts = options.hosts;
+    core.hostfile = options.hostfile;
     return core;
   }
   template <class F, class... Args>

@@ -34,6 +34,8 @@ class ProcessPoolExecutor {
   /// `max_workers` processes; 0: one per core (under mpirun: the free slots of the universe).
   explicit ProcessPoolExecutor(std::size_t max_workers = 0) : pool_(checked_workers(max_workers)) {}
   explicit ProcessPoolExecutor(const PoolOptions& options) : pool_(options) {}
+  /// On the pool core's own options (mr::CommExecutor's root).
+  explicit ProcessPoolExecutor(detail::PoolCoreOptions options) : pool_(std::move(options)) {}
   /// With `initializer(initargs...)` run once in every worker first (Python: initializer, initargs).
   template <class F, class... Args>
     requires TaskCallableWith<F, Args...>

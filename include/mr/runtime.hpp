@@ -9,9 +9,14 @@
 ///
 /// In a process started by a ProcessPool (MPI_Comm_spawn runs the same executable), the
 /// constructor never returns: it serves tasks until the pool shuts down and then exits the
-/// process. This is the C++ form of Python's `if __name__ == "__main__":` guard.
+/// process. This is the C++ form of Python's `if __name__ == "__main__":` guard. The same
+/// holds for ranks 1..N-1 of a job in world mode (MR_POOL_LAUNCH=world, mr::PoolLaunch).
 
 #include <mpi.h>
+
+#include <optional>
+
+#include "mr/pool_launch.hpp"
 
 namespace mr {
 
@@ -22,7 +27,12 @@ class Runtime {
   /// uncaught exception, so other ranks never wait forever for a dead one. MPI errors on
   /// MPI_COMM_WORLD and MPI_COMM_SELF are returned rather than fatal (MPI_ERRORS_RETURN,
   /// unless the caller installed a handler of its own), so mr reports them as mr::MpiError.
-  Runtime(int argc, char** argv);
+  Runtime(int argc, char** argv) : Runtime(argc, argv, std::nullopt) {}
+  /// As above, and sets where process pools take their workers when their PoolOptions do not
+  /// say (otherwise MR_POOL_LAUNCH decides, else spawn). With PoolLaunch::world (or automatic
+  /// in a job of several ranks), ranks 1..N-1 never return: they serve rank 0's pools here
+  /// and exit once rank 0's Runtime is destroyed.
+  Runtime(int argc, char** argv, std::optional<PoolLaunch> pool_launch);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;

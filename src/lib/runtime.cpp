@@ -6,6 +6,7 @@
 #include <typeinfo>
 
 #include "mr/detail/mpi_check.hpp"
+#include "mr/detail/pool_core.hpp"
 #include "pool/worker.hpp"
 
 namespace mr {
@@ -42,6 +43,17 @@ void prefer_ob1_without_launcher() {
   setenv("OMPI_MCA_pml", "ob1", 0);
 }
 
+/// A pool of N starts N workers, as in Python: a process started without a launcher holds
+/// one of the machine's slots itself, and Open MPI 4.1 refuses a spawn beyond the slots
+/// ("not enough slots") whatever MPI_Comm_spawn's map-by info says. Its singleton runtime
+/// takes the MCA default from the environment at MPI_Init, so allow oversubscription there.
+/// Under a launcher the allocation's slots stay the rule. A value set by the user wins.
+void oversubscribe_without_launcher() {
+  for (const char* set_by_launcher : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"})
+    if (std::getenv(set_by_launcher) != nullptr) return;
+  setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 0);
+}
+
 /// mr reports a failed MPI call as mr::MpiError naming the routine (MR_MPI_CALL), so that it
 /// can be caught, agreed on by every rank, or at least printed before the terminate handler
 /// ends the job. Under MPI's default, MPI_ERRORS_ARE_FATAL, MPI aborts inside the call and
@@ -61,13 +73,14 @@ void return_mpi_errors() {
 
 }  // namespace
 
-Runtime::Runtime(int argc, char** argv) {
+Runtime::Runtime(int argc, char** argv, std::optional<PoolLaunch> pool_launch) {
   int initialized = 0;
   MR_MPI_CALL(MPI_Initialized, &initialized);
   if (initialized) {
     MR_MPI_CALL(MPI_Query_thread, &thread_level_);
   } else {
     prefer_ob1_without_launcher();
+    oversubscribe_without_launcher();
     MR_MPI_CALL(MPI_Init_thread, &argc, &argv, MPI_THREAD_MULTIPLE, &thread_level_);
     owns_mpi_ = true;
   }
@@ -83,12 +96,19 @@ Runtime::Runtime(int argc, char** argv) {
     MPI_Finalize();
     std::exit(code);
   }
+  // World mode: ranks 1..N-1 are rank 0's pool workers (pool_ranks.cpp).
+  if (detail::start_world_mode(pool_launch)) {
+    const int code = detail::serve_world_pools();
+    MPI_Finalize();
+    std::exit(code);
+  }
 }
 
 Runtime::~Runtime() {
-  if (!owns_mpi_) return;
   int finalized = 0;
   MPI_Finalized(&finalized);
+  if (!finalized) detail::end_world_pools();
+  if (!owns_mpi_) return;
   if (!finalized) MPI_Finalize();
 }
 

@@ -29,8 +29,11 @@ int main(int argc, char** argv) {
       return static_cast<int>(Exit::Ok);
     }
     if (config.workers > 0) {
-      if (runtime.size() > 1)
-        throw mr::UsageError("--workers starts its own worker processes: run it without mpirun (or with -np 1)");
+      // World mode: ranks 1..N-1 are the pool's workers, serving inside mr::Runtime; only
+      // rank 0 gets here.
+      if (runtime.size() > 1 && mr::detail::resolve_pool_launch(std::nullopt) != mr::PoolLaunch::world)
+        throw mr::UsageError("--workers starts its own worker processes: run it without mpirun (or with -np 1), "
+                             "or take the workers from the job's ranks: MR_POOL_LAUNCH=world mpirun -np <workers+1>");
       mr::detail::run_on_pool(config);
       return static_cast<int>(Exit::Ok);
     }

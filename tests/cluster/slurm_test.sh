@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every batch script in scripts/slurm/ locally, inside the environment a 1-node,
 # 2-task Slurm allocation sets, and compares each job's result with the oracle,
-# tests/support/oracle.py.
+# tests/support/oracle.py. The pool scripts run `mapreduce --workers 1` (world mode and spawn).
 #   slurm_test.sh MR_ROOT MAPREDUCE_PROGRAM WORK_DIR
 set -euo pipefail
 (($# == 3)) || { echo "usage: $0 MR_ROOT MAPREDUCE_PROGRAM WORK_DIR" >&2; exit 2; }
@@ -88,6 +88,19 @@ echo "-- multinode.sbatch (on the one fake node)"
 run_job multi.log "$slurm/multinode.sbatch" data/text data/1gram.tsv
 same expected-wc.tsv mr-multinode-4242/wordcount.tsv
 same expected-ngram.tsv mr-multinode-4242/ngram.tsv
+
+echo "-- pool-world.sbatch: mapreduce --workers 1 on the job's 2 ranks (world mode), through srun"
+: >srun.log
+PATH="$work/stub:$PATH" SRUN_LOG="$work/srun.log" MR_LAUNCHER=auto \
+  run_job pool-world.log "$slurm/pool-world.sbatch" "$program" --workers 1 --output pool-world.tsv data/text
+same expected-wc.tsv pool-world.tsv
+grep -qx -- "--mpi=pmix -n 2 .*" srun.log || fail "pool-world.sbatch did not call 'srun --mpi=pmix -n 2 ...': $(cat srun.log)"
+grep -q "pool workers: ranks 1..1 " pool-world.log || fail "pool-world.sbatch did not announce its workers"
+
+echo "-- pool-spawn.sbatch: one parent under mpirun, its worker spawned in the allocation"
+run_job pool-spawn.log "$slurm/pool-spawn.sbatch" "$program" --workers 1 --output pool-spawn.tsv data/text
+same expected-wc.tsv pool-spawn.tsv
+grep -q "mpirun -np 1 " pool-spawn.log || fail "pool-spawn.sbatch did not start one parent with mpirun -np 1"
 
 echo "-- hostfile-run.sh (no Slurm)"
 echo "localhost slots=2" >hosts

@@ -151,6 +151,24 @@ TEST(AsCompleted, YieldsDoneFirstThenInCompletionOrder) {
   EXPECT_EQ(order, (std::vector<int>{2, 3, 0, 1}));
 }
 
+TEST(AsCompleted, YieldsAFutureGivenTwiceOnlyOnce) {
+  // Python's as_completed takes a set: a future listed twice (here a copy and itself) is
+  // yielded once, whether it is done before the call or finishes later.
+  std::vector<mr::Future<int>> futures{pending<int>(), pending<int>()};
+  finish(futures[0], 0);
+  futures.push_back(futures[0]);
+  futures.push_back(futures[1]);
+  futures.push_back(futures[1]);
+  std::thread completer([&] {
+    std::this_thread::sleep_for(5ms);
+    finish(futures[1], 1);
+  });
+  std::vector<int> order;
+  for (const auto& future : mr::as_completed(futures, 10s)) order.push_back(future.result());
+  completer.join();
+  EXPECT_EQ(order, (std::vector<int>{0, 1}));
+}
+
 TEST(AsCompleted, ThrowsTimeoutErrorAtTheDeadline) {
   std::vector<mr::Future<int>> futures{pending<int>(), pending<int>()};
   finish(futures[1], 1);

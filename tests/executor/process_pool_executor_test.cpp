@@ -17,26 +17,17 @@
 #include "mr/asio.hpp"
 #include "mr/process_pool_executor.hpp"
 #include "mr/thread_pool_executor.hpp"
+#include "executor_checks.hpp"
 
 namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-long square(long x) { return x * x; }
-MR_TASK(square);
-
-long sleep_ms(long ms) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-  return ms;
-}
-MR_TASK(sleep_ms);
-
-long fail_on_three(long x) {
-  if (x == 3) throw std::invalid_argument("three is not allowed");
-  return x;
-}
-MR_TASK(fail_on_three);
+using mr_test::fail_on_three;
+using mr_test::pid_of_worker;
+using mr_test::sleep_ms;
+using mr_test::square;
 
 long abort_on_five(long x) {
   if (x == 5) std::abort();
@@ -46,9 +37,6 @@ long abort_on_five(long x) {
 MR_TASK(abort_on_five);
 
 long unregistered(long x) { return x; }
-
-long pid_of_worker(long) { return static_cast<long>(getpid()); }
-MR_TASK(pid_of_worker);
 
 std::string pml_setting(long) {
   const char* pml = std::getenv("OMPI_MCA_pml");
@@ -81,13 +69,7 @@ TEST(ProcessPoolExecutor, SubmitResultAndRemoteExceptions) {
   auto ok = executor.submit(square, 11L);
   auto bad = executor.submit(fail_on_three, 3L);
   EXPECT_EQ(ok.result(10s), 121);
-  try {
-    bad.result(10s);
-    FAIL() << "expected RemoteError";
-  } catch (const mr::RemoteError& e) {
-    EXPECT_NE(e.type_name().find("invalid_argument"), std::string::npos) << e.type_name();
-    EXPECT_EQ(e.remote_message(), "three is not allowed");
-  }
+  mr_test::check_remote_error(bad);
   EXPECT_NE(bad.exception(), nullptr);
   EXPECT_EQ(executor.submit(square, 2L).result(10s), 4) << "the executor keeps working after an exception";
   EXPECT_THROW(executor.submit(unregistered, 1L), mr::UsageError);
@@ -111,30 +93,12 @@ TEST(ProcessPoolExecutor, CancelSucceedsOnlyWhilePending) {
 
 TEST(ProcessPoolExecutor, TimeoutsOnResultAndMap) {
   mr::ProcessPoolExecutor executor(1);
-  auto slow = executor.submit(sleep_ms, 300L);
-  EXPECT_THROW(slow.result(20ms), mr::TimeoutError);
-  EXPECT_EQ(slow.result(10s), 300);
-  auto results = executor.map(sleep_ms, std::vector<long>{1, 800}, {.timeout = 400ms});
-  auto it = results.begin();
-  EXPECT_EQ(*it, 1);
-  EXPECT_THROW(++it, mr::TimeoutError);
+  mr_test::check_result_and_map_timeouts(executor);
 }
 
 TEST(ProcessPoolExecutor, MapKeepsInputOrderForEveryChunksize) {
   mr::ProcessPoolExecutor executor(2);
-  std::vector<long> inputs(101);
-  std::iota(inputs.begin(), inputs.end(), -50L);
-  for (std::size_t chunksize : {1u, 7u, 200u}) {
-    auto results = executor.map(square, inputs, {.chunksize = chunksize}).to_vector();
-    ASSERT_EQ(results.size(), inputs.size());
-    for (std::size_t i = 0; i < inputs.size(); ++i) EXPECT_EQ(results[i], inputs[i] * inputs[i]);
-  }
-  auto failing = executor.map(fail_on_three, std::vector<long>{1, 2, 3, 4}, {.chunksize = 2});
-  auto it = failing.begin();
-  EXPECT_EQ(*it, 1);
-  ++it;
-  EXPECT_EQ(*it, 2);
-  EXPECT_THROW(++it, mr::RemoteError);
+  mr_test::check_map_keeps_input_order(executor);
 }
 
 TEST(ProcessPoolExecutor, WaitAndAsCompletedOnProcessFutures) {

@@ -13,11 +13,14 @@ namespace {
 
 class FailureRecorder : public testing::EmptyTestEventListener {
  public:
+  // The test's name is kept here: asking gtest for current_test_info() inside
+  // OnTestPartResult deadlocks (gtest holds its own mutex while it reports a failure).
+  void OnTestStart(const testing::TestInfo& info) override {
+    test_ = std::string(info.test_suite_name()) + "." + info.name();
+  }
   void OnTestPartResult(const testing::TestPartResult& result) override {
     if (!result.failed()) return;
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    failures_ += std::string(info ? info->test_suite_name() : "?") + "." +
-                 (info ? info->name() : "?") + " at " +
+    failures_ += test_ + " at " +
                  (result.file_name() ? result.file_name() : "?") + ":" +
                  std::to_string(result.line_number()) + "\n" + result.message() + "\n";
   }
@@ -25,6 +28,7 @@ class FailureRecorder : public testing::EmptyTestEventListener {
 
  private:
   std::string failures_;
+  std::string test_ = "?";
 };
 
 std::vector<std::string> gather_to_root(const std::string& text, int rank, int size) {

@@ -4,15 +4,19 @@
 /// pool, batches queued tasks to workers, completes results and detects dead workers.
 /// See .notes/pool.md ("internal API") for the contract the executor builds on.
 
+#include <mpi.h>
+
 #include <chrono>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "mr/detail/shared_state.hpp"
+#include "mr/pool_launch.hpp"
 #include "mr/detail/wire.hpp"
 
 namespace mr::detail {
@@ -69,8 +73,20 @@ std::pair<std::shared_ptr<SharedState<T>>, std::shared_ptr<Completion>> make_tas
 }
 
 struct PoolCoreOptions {
-  /// Worker count; 0 means default_pool_size().
+  /// Worker count; 0 means default_pool_size(). Ignored for workers from `comm`.
   int processes = 0;
+  /// Where the workers come from. MPI_COMM_NULL: spawned processes. Otherwise the ranks of
+  /// `comm` other than `root` (mr::CommExecutor; the pool runs on `root`, and every other
+  /// rank serves in serve_pool_ranks). Start-up is then collective over `comm`.
+  MPI_Comm comm = MPI_COMM_NULL;
+  int root = 0;
+  /// The workers are ranks 1..N-1 of MPI_COMM_WORLD waiting in serve_world_pools
+  /// (PoolLaunch::world): the pool announces itself to them before connecting.
+  bool world = false;
+  /// Spawned workers only: the hosts to start them on (MPI_Comm_spawn info key "host",
+  /// "host1,host2:4"), or a hostfile ("hostfile"). Empty: where the launcher maps them.
+  std::vector<std::string> hosts;
+  std::string hostfile;
   /// Registered task run once in every worker before any task; empty for none. A failure
   /// breaks the pool (BrokenPool naming the initializer's exception).
   std::string initializer;
@@ -100,6 +116,24 @@ struct PoolCoreOptions {
 /// Default pool size: under mpirun, MPI_UNIVERSE_SIZE minus the world size if positive;
 /// otherwise the number of hardware threads.
 int default_pool_size();
+
+/// A non-root rank of a CommExecutor: connects to the pool on `root` (collective over
+/// `comm`) and serves its tasks until it shuts down. Returns 0, or non-zero after an error.
+int serve_pool_ranks(MPI_Comm comm, int root);
+
+/// PoolLaunch::world on ranks 1..N-1: serves every world-mode pool rank 0 creates, one after
+/// the other, until rank 0's mr::Runtime ends (end_world_pools). Returns the exit code.
+int serve_world_pools();
+/// Rank 0: tells the serving ranks that no more pools will come (mr::Runtime's destructor).
+/// Does nothing unless this process is rank 0 of a world-mode job.
+void end_world_pools();
+/// mr::Runtime: resolves its pool launch (argument, else MR_POOL_LAUNCH) and, in world mode,
+/// returns true on ranks 1..N-1 (which then serve_world_pools) and remembers on rank 0 that
+/// the serving ranks must be ended (end_world_pools).
+bool start_world_mode(std::optional<PoolLaunch> runtime_launch);
+/// A pool's launch: its own, else the Runtime's, else MR_POOL_LAUNCH, else spawn; automatic
+/// resolved. Returns spawn or world. UsageError for a bad MR_POOL_LAUNCH.
+PoolLaunch resolve_pool_launch(std::optional<PoolLaunch> launch);
 
 class PoolCore {
  public:

@@ -82,7 +82,17 @@ void PoolCore::Impl::run(std::promise<void>& started) {
       std::fprintf(stderr, "%s\n", reason.c_str());
     }
     fail_everything(std::make_exception_ptr(BrokenPool(reason)));
-    kill_workers();
+    if (terminated && !spawned()) {
+      // Ranks of a running job cannot be killed (that ends the job): they finish the batches
+      // they hold, whose results are dropped, and go back to serving.
+      try {
+        stop_workers();
+      } catch (const std::exception& stop_error) {
+        std::fprintf(stderr, "mr: stopping the pool's ranks: %s\n", stop_error.what());
+      }
+    } else {
+      kill_workers();
+    }
   }
   finish();
 }

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -36,6 +37,17 @@ std::string this_host();
 
 /// A process we cannot signal, or a zombie waiting to be reaped, is dead.
 bool process_alive(pid_t pid);
+
+/// The pool's intercommunicator to the ranks of `comm` other than `root` (pool_ranks.cpp),
+/// collective over `comm`; run by the pool on `root` and by every worker rank. Throws
+/// BrokenPool("abandoned") once give_up() says so while waiting for the other ranks.
+MPI_Comm connect_pool_ranks(MPI_Comm comm, int root, const std::function<bool()>& give_up);
+/// World mode, rank 0: one pool holds ranks 1..N-1 at a time; a second waits until
+/// `deadline`, then UsageError.
+void acquire_world_ranks(std::chrono::steady_clock::time_point deadline);
+void release_world_ranks();
+/// Tells ranks 1..N-1 (waiting in serve_world_pools) that a pool connects to them now.
+void announce_world_pool();
 
 /// Serialises MPI_Comm_spawn and pool teardown between the processes of one host: with Open
 /// MPI 4.1, children of a spawn that overlaps another spawn or the end of another spawned job
@@ -125,8 +137,14 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
   void loop();
   void join_threads();
 
+  /// Workers spawned by this pool (not ranks of a running job, which the launcher owns).
+  bool spawned() const { return options.comm == MPI_COMM_NULL; }
+
   // ---- spawn and lifetime (pool_spawn.cpp) ----
+  /// Starts or connects the workers and waits until each has reported in.
   void spawn();
+  /// MPI_Comm_spawn of the workers (spawned pools).
+  void spawn_processes();
   /// The initializer travels as a batch of its own; handle() knows it by its null completion.
   void send_initializer(Worker& worker);
   /// Drops the workers without any collective call (they may be dead or stuck).

@@ -36,7 +36,7 @@ void PoolCore::Impl::stop_workers() {
     backoff.pause();
   }
   MR_MPI_CALL(MPI_Comm_disconnect, &inter);
-  wait_for_exit();
+  if (spawned()) wait_for_exit();
 }
 
 PoolCore::~PoolCore() {

@@ -80,20 +80,66 @@ bool shared_memory_enabled() {
   return transport == nullptr || std::string_view(transport) != "mpi";
 }
 
+/// What to do when workers cannot be had: appended to every such error.
+constexpr const char* kSpawnAdvice =
+    ". To get them: allow oversubscription (mpirun --oversubscribe, or export "
+    "OMPI_MCA_rmaps_base_oversubscribe=1), place workers on more hosts (PoolOptions::hosts or "
+    "PoolOptions::hostfile, or a larger mpirun host list / allocation), take the workers from the "
+    "job's own ranks instead of spawning (PoolLaunch::world, or MR_POOL_LAUNCH=world, with mpirun -np "
+    "<workers+1>), or ask for fewer processes";
+
+bool oversubscription_allowed() {
+  const char* flag = std::getenv("OMPI_MCA_rmaps_base_oversubscribe");
+  if (flag != nullptr && (std::string_view(flag) == "1" || std::string_view(flag) == "true")) return true;
+  const char* policy = std::getenv("OMPI_MCA_rmaps_base_mapping_policy");
+  return policy != nullptr && std::string_view(policy).find("OVERSUBSCRIBE") != std::string_view::npos;
+}
+
+/// Under mpirun, a spawn beyond the allocation's free slots is refused, and Open MPI 4.1's
+/// mpirun then never exits after the program does (it waits for the refused job). So a
+/// request that cannot fit is refused here, before MPI_Comm_spawn, with the same advice.
+void check_free_slots(int size) {
+  if (std::getenv("OMPI_COMM_WORLD_SIZE") == nullptr || oversubscription_allowed()) return;
+  int* universe = nullptr;
+  int flag = 0;
+  int world = 1;
+  MR_MPI_CALL(MPI_Comm_get_attr, MPI_COMM_WORLD, MPI_UNIVERSE_SIZE, &universe, &flag);
+  MR_MPI_CALL(MPI_Comm_size, MPI_COMM_WORLD, &world);
+  if (!flag || universe == nullptr || *universe - world >= size) return;
+  throw BrokenPool("mr: cannot start " + std::to_string(size) + " pool workers: the job's allocation has " +
+                   std::to_string(std::max(0, *universe - world)) + " free slots (MPI_UNIVERSE_SIZE " +
+                   std::to_string(*universe) + " minus " + std::to_string(world) +
+                   " ranks) and oversubscription is off" + kSpawnAdvice);
+}
+
 }  // namespace
 
-void PoolCore::Impl::spawn() {
+void PoolCore::Impl::spawn_processes() {
   MR_MPI_CALL(MPI_Comm_dup, MPI_COMM_SELF, &self);
   MR_MPI_CALL(MPI_Comm_set_errhandler, self, MPI_ERRORS_RETURN);
   const std::string command = self_executable();
   std::vector<int> codes(static_cast<std::size_t>(size), MPI_SUCCESS);
+  // Explicit hosts bring their own slots; otherwise the launcher maps the workers onto the
+  // free slots of its allocation (every node of it, filled in order).
+  if (options.hosts.empty() && options.hostfile.empty()) check_free_slots(size);
+  MPI_Info info = MPI_INFO_NULL;
+  if (!options.hosts.empty() || !options.hostfile.empty()) {
+    MR_MPI_CALL(MPI_Info_create, &info);
+    std::string hosts;
+    for (const std::string& host : options.hosts) hosts += (hosts.empty() ? "" : ",") + host;
+    // A launcher's allocation already lists its nodes ("host" picks among them); a process
+    // started without one knows only its own node, so the hosts are added ("add-host").
+    const bool launched = std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr;
+    if (!hosts.empty()) MR_MPI_CALL(MPI_Info_set, info, launched ? "host" : "add-host", hosts.c_str());
+    if (!options.hostfile.empty()) MR_MPI_CALL(MPI_Info_set, info, "hostfile", options.hostfile.c_str());
+  }
   // Open MPI forwards the spawner's stdin to the first worker. The info key meant to stop
   // that (ompi_stdin_target=none) crashes Open MPI 4.1's orted in pmix_server_spawn_fn
   // (it reads the integer it was given as a string), so a program that reads stdin must
   // do so before it creates a pool (README, "Known problems").
   const SpawnLock spawn_lock;
-  const int rc = MPI_Comm_spawn(command.c_str(), MPI_ARGV_NULL, size, MPI_INFO_NULL, 0, self, &inter,
-                                codes.data());
+  const int rc = MPI_Comm_spawn(command.c_str(), MPI_ARGV_NULL, size, info, 0, self, &inter, codes.data());
+  if (info != MPI_INFO_NULL) MPI_Info_free(&info);
   if (rc != MPI_SUCCESS || std::any_of(codes.begin(), codes.end(), [](int c) { return c != MPI_SUCCESS; })) {
     const int code = rc != MPI_SUCCESS ? rc : *std::find_if(codes.begin(), codes.end(), [](int c) {
       return c != MPI_SUCCESS;
@@ -103,9 +149,19 @@ void PoolCore::Impl::spawn() {
     MPI_Error_string(code, text, &length);
     throw BrokenPool("mr: could not start " + std::to_string(size) + " worker processes (MPI_Comm_spawn: " +
                      std::string(text, static_cast<std::size_t>(length)) +
-                     "). If there are not enough slots, allow oversubscription "
-                     "(export OMPI_MCA_rmaps_base_oversubscribe=1, or mpirun --oversubscribe), "
-                     "give mpirun a larger host/slot list, or ask for fewer processes");
+                     "; not enough slots, or no spawn support under this launcher)" + kSpawnAdvice);
+  }
+}
+
+void PoolCore::Impl::spawn() {
+  if (spawned()) {
+    spawn_processes();
+  } else {
+    if (options.world) announce_world_pool();
+    inter = connect_pool_ranks(options.comm, options.root, [this] {
+      std::lock_guard lock(mutex);
+      return abandoned;
+    });
   }
   MR_MPI_CALL(MPI_Comm_set_errhandler, inter, MPI_ERRORS_RETURN);
   transport = std::make_unique<Transport>(inter, size);
@@ -161,12 +217,16 @@ void PoolCore::Impl::send_initializer(Worker& worker) {
 }
 
 void PoolCore::Impl::kill_workers() {
-  const SpawnLock teardown_lock;
-  for (const Worker& worker : workers)
-    if (worker.local && worker.pid > 0) kill(worker.pid, SIGKILL);
-  // Let the launcher reap them before anything else is spawned: a spawn that races with the
-  // launcher's clean-up of a finished job can hang.
-  wait_for_exit();
+  // Ranks of a running job belong to the launcher: a dead one ends the job (README, "Running
+  // on a cluster"); the live ones are left alone.
+  if (spawned()) {
+    const SpawnLock teardown_lock;
+    for (const Worker& worker : workers)
+      if (worker.local && worker.pid > 0) kill(worker.pid, SIGKILL);
+    // Let the launcher reap them before anything else is spawned: a spawn that races with the
+    // launcher's clean-up of a finished job can hang.
+    wait_for_exit();
+  }
   if (transport) transport->abandon();
   // The intercommunicator is deliberately leaked: MPI_Comm_disconnect would wait for the
   // dead, and after MPI_Comm_free Open MPI reuses its context id for the next pool, which
@@ -184,6 +244,7 @@ void PoolCore::Impl::wait_for_exit() {
 
 void PoolCore::Impl::finish() {
   if (self != MPI_COMM_NULL) MPI_Comm_free(&self);
+  if (options.world) release_world_ranks();
   {
     std::lock_guard lock(callback_mutex);
     callbacks_stop = true;
@@ -202,9 +263,53 @@ PoolCore::PoolCore(PoolCoreOptions options) {
     throw UsageError("mr: the pool's heartbeat_interval must be positive and missed_heartbeats at least 1");
   if (!options.initializer.empty() && Registry::instance().find(options.initializer) == nullptr)
     throw UsageError("mr: pool initializer '" + options.initializer + "' is not a registered task: add MR_TASK");
-  if (options.processes == 0) options.processes = default_pool_size();
   using Seconds = std::chrono::duration<double>;
-  const auto deadline = std::chrono::steady_clock::now() + options.start_timeout;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(options.start_timeout);
+  if ((options.world || options.comm != MPI_COMM_NULL) && (!options.hosts.empty() || !options.hostfile.empty()))
+    throw UsageError("mr: PoolOptions::hosts and hostfile place spawned workers; a pool on the job's ranks "
+                     "(world mode, CommExecutor) runs where the launcher put those ranks");
+  if (options.world) {
+    int rank = 0;
+    int world = 1;
+    MR_MPI_CALL(MPI_Comm_rank, MPI_COMM_WORLD, &rank);
+    MR_MPI_CALL(MPI_Comm_size, MPI_COMM_WORLD, &world);
+    if (world < 2)
+      throw UsageError("mr: PoolLaunch::world takes the pool's workers from ranks 1..N-1 of the job, but this "
+                       "job has one rank: start it with mpirun -np <workers+1> (or srun -n), or use "
+                       "PoolLaunch::spawn");
+    if (rank != 0) {
+      // Set in PoolOptions only: this rank ran main up to here; it serves rank 0's pools now
+      // and never returns (MR_POOL_LAUNCH=world stops it in mr::Runtime instead).
+      const int code = serve_world_pools();
+      MPI_Finalize();
+      std::exit(code);
+    }
+    options.comm = MPI_COMM_WORLD;
+    options.root = 0;
+  }
+  const bool spawning = options.comm == MPI_COMM_NULL;
+  if (!spawning) {
+    int rank = 0;
+    int ranks = 1;
+    MR_MPI_CALL(MPI_Comm_rank, options.comm, &rank);
+    MR_MPI_CALL(MPI_Comm_size, options.comm, &ranks);
+    if (ranks < 2)
+      throw UsageError("mr: an executor over a communicator needs at least 2 ranks (the root and a worker); "
+                       "this one has 1");
+    if (options.root < 0 || options.root >= ranks)
+      throw UsageError("mr: root " + std::to_string(options.root) + " is not a rank of the communicator (0.." +
+                       std::to_string(ranks - 1) + ")");
+    if (rank != options.root)
+      throw UsageError("mr: the pool over a communicator runs on its root rank only");
+    if (options.processes > ranks - 1)
+      throw UsageError("mr: " + std::to_string(options.processes) + " workers asked for, but the job has " +
+                       std::to_string(ranks - 1) + " ranks besides the root to serve them: start it with "
+                       "mpirun -np " + std::to_string(options.processes + 1));
+    options.processes = ranks - 1;
+    if (options.world) acquire_world_ranks(deadline);
+  }
+  if (options.processes == 0) options.processes = default_pool_size();
   for (;;) {
     impl_ = std::make_shared<Impl>(options);
     Impl& impl = *impl_;
@@ -219,7 +324,8 @@ PoolCore::PoolCore(PoolCoreOptions options) {
     impl.callback_thread = std::thread([keep = impl_] { keep->callback_loop(); });
     impl.progress_thread = std::thread([keep = impl_, started] { keep->run(*started); });
     const Seconds left = deadline - std::chrono::steady_clock::now();
-    const Seconds attempt = std::min<Seconds>(left, options.spawn_attempt_timeout);
+    // Ranks of a job are connected once (every rank is in that collective); spawns are retried.
+    const Seconds attempt = spawning ? std::min<Seconds>(left, options.spawn_attempt_timeout) : left;
     if (ready.wait_for(attempt) != std::future_status::timeout) {
       try {
         ready.get();
@@ -237,6 +343,11 @@ PoolCore::PoolCore(PoolCoreOptions options) {
     impl.progress_thread.detach();
     impl.callback_thread.detach();
     impl_.reset();
+    if (!spawning)
+      throw BrokenPool("mr: the other " + std::to_string(options.processes) +
+                       " ranks did not join the pool within the start timeout: every rank of the "
+                       "communicator must construct the executor (mr::CommExecutor), or, in world mode, "
+                       "serve (MR_POOL_LAUNCH=world)");
     if (std::chrono::steady_clock::now() >= deadline) {
       throw BrokenPool("mr: " + std::to_string(options.processes) +
                        " pool workers did not start within the start timeout; check that the program "

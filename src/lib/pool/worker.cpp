@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -104,7 +105,10 @@ class WorkerLoop {
     return EXIT_SUCCESS;
   }
 
-  ~WorkerLoop() { stop_heartbeat(); }
+  ~WorkerLoop() {
+    stop_heartbeat();
+    parent_watch_stop_->store(true);  // a rank of a job serves on, or the next pool
+  }
 
  private:
   void handle(const Message& message) {
@@ -211,9 +215,10 @@ class WorkerLoop {
   void watch_parent() const {
     if (config_.parent_pid <= 0 || config_.parent_host != this_host()) return;
     const auto parent = static_cast<pid_t>(config_.parent_pid);
-    std::thread([parent] {
+    std::thread([parent, stop = parent_watch_stop_] {
       for (;;) {
         std::this_thread::sleep_for(kParentCheckInterval);
+        if (stop->load()) return;
         if (kill(parent, 0) != 0 && errno != EPERM) std::_Exit(EXIT_FAILURE);
       }
     }).detach();
@@ -229,6 +234,7 @@ class WorkerLoop {
   std::mutex heartbeat_mutex_;
   std::condition_variable heartbeat_cv_;
   bool heartbeat_stop_ = false;
+  std::shared_ptr<std::atomic<bool>> parent_watch_stop_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 /// Open MPI 4.1 now and then leaves a freshly spawned process stuck inside MPI_Init
