@@ -138,7 +138,7 @@ struct JobTasks {
     const J& j = job(name);
     std::lock_guard lock(mutex());
     auto& slot = tables()[run];
-    if (!slot) slot = std::make_unique<Table>(kFirstTableSlots, j.reduce);
+    if (!slot) slot = std::make_unique<Table>(kFirstTableKeys, j.reduce);
     emitter_of<J> emit(*slot);
     auto map = j.map;
     MapReduceStats stats;
