@@ -25,20 +25,7 @@ ngram_file=$data/bench-ngram-v$ngram_keys-$ngram_size.tsv
 text_file=$data/bench-distinct-$text_keys.txt
 shard_dir=$data/bench-ngram-v$ngram_keys-$ngram_size-gz$shards
 [[ -f $ngram_file ]] || { mr_log "generating $ngram_file"; python3 "$MR_ROOT/scripts/gen_data.py" ngram --size "$ngram_size" --vocabulary "$ngram_keys" --seed 11 -o "$ngram_file"; }
-if [[ ! -f $text_file ]]; then
-  # Distinct words, each once (the high-cardinality case: ~8 bytes a word, 10 words a line).
-  mr_log "generating $text_file"
-  python3 - "$text_keys" "$text_file" <<'PY'
-import os, random, sys
-n, path = int(sys.argv[1]), sys.argv[2]
-order = list(range(n))
-random.Random(12).shuffle(order)
-with open(path + ".tmp", "wb", buffering=1 << 20) as f:
-    for i in range(0, n, 10):
-        f.write(b" ".join(b"w%x" % (k * 2654435761 % (1 << 40)) for k in order[i:i + 10]) + b"\n")
-os.replace(path + ".tmp", path)
-PY
-fi
+[[ -f $text_file ]] || { mr_log "generating $text_file"; python3 "$MR_ROOT/scripts/gen_data.py" words --distinct "$text_keys" -o "$text_file"; }
 if [[ ! -d $shard_dir ]]; then
   mr_log "cutting $ngram_file into $shards .gz shards"
   mkdir -p "$shard_dir.tmp"

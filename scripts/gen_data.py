@@ -13,6 +13,10 @@
       A few ngrams carry a part-of-speech suffix (`word_NOUN`); --tagged adds, as in the
       v2/v3 releases, tagged twins of many words (`burnt_VERB` next to `burnt`), tagged
       punctuation (`:_.`) and the pure tag tokens (`_NOUN_`, `_START_`).
+  gen_data.py words --distinct 10000000 [--size 79M] -o data/distinct.txt
+      High cardinality: exactly `distinct` different lower-case words (3-8 letters), each
+      once per pass in a different order, passes repeated until `size` (at least one pass),
+      ten words a line.
 
 The output is written to a temporary file and renamed, and it is a pure function of the
 arguments.
@@ -156,26 +160,57 @@ def write_ngram(out, size, rng, layout="v2", tagged=False, vocabulary=None):
         sys.exit("gen_data.py: vocabulary too small for the requested size")
 
 
+def write_words(out, size, distinct):
+    # Word x is the bijective base-26 spelling of x + 1 (unique, no leading-zero clash) and
+    # two letters derived from x (removing them gives x back, so words stay distinct). Pass p
+    # visits x = (i * a + p * b) mod distinct, a permutation since a is a prime > distinct.
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    def spell(x):
+        n, chars = x + 1, []
+        while n:
+            n, r = divmod(n - 1, 26)
+            chars.append(letters[r])
+        h = (x * 0x9E3779B1) & 0xFFFFFFFF
+        return "".join(chars) + letters[h % 26] + letters[(h >> 8) % 26]
+    a, b = 2654435761, 40503
+    if distinct >= a:
+        sys.exit("gen_data.py: --distinct must be below %d" % a)
+    written, passes = 0, 0
+    while passes == 0 or written < size:
+        for start in range(0, distinct, 100000):
+            words = [spell((i * a + passes * b) % distinct) for i in range(start, min(distinct, start + 100000))]
+            chunk = "\n".join(" ".join(words[j:j + 10]) for j in range(0, len(words), 10)) + "\n"
+            out.write(chunk.encode())
+            written += len(chunk)
+            if passes > 0 and written >= size:
+                break
+        passes += 1
+
+
 def write(out, size, rng, args):
     if args.kind == "text":
         write_text(out, size, rng, args.vocabulary or 50000)
-    else:
+    elif args.kind == "ngram":
         write_ngram(out, size, rng, args.format, args.tagged, args.vocabulary)
+    else:
+        write_words(out, size if args.size_given else 0, args.distinct)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("kind", choices=("text", "ngram"))
-    parser.add_argument("--size", default="1M", help="bytes, with K/M/G suffix (default 1M)")
+    parser.add_argument("kind", choices=("text", "ngram", "words"))
+    parser.add_argument("--size", default=None, help="bytes, with K/M/G suffix (default 1M; words: one pass)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--format", default="v2", choices=("v1", "v2", "v3"), help="ngram layout (default v2)")
     parser.add_argument("--tagged", action="store_true", help="ngram: add POS-tagged twins and tag tokens")
     parser.add_argument("--vocabulary", type=int, default=None,
                         help="distinct words (text, default 50000), or exactly this many words to build the ngrams "
                              "from (ngram; --size is then approximate)")
+    parser.add_argument("--distinct", type=int, default=1000000, help="distinct words for words (default 1000000)")
     parser.add_argument("-o", "--output", required=True, help="output file ('-' for stdout)")
     args = parser.parse_args()
-    size = parse_size(args.size)
+    args.size_given = args.size is not None
+    size = parse_size(args.size or "1M")
     rng = random.Random(args.seed)
     if args.output == "-":
         out = sys.stdout.buffer

@@ -152,19 +152,32 @@ class Distributed {
     if (a_value < b_value) return false;
     return a_key < b_key;
   }
-  /// This rank's top k. String keys order as their bytes, so they are ranked as views and
-  /// only the k winners are copied; other keys are decoded to be compared with their <.
+  /// This rank's top k. String keys order as their bytes, so they are ranked as views in a
+  /// heap of the k best so far (memory for k views, not for every key: 240 MB less at 10 M
+  /// keys for --top 1) and only the k winners are copied; other keys are decoded to be
+  /// compared with their <.
   std::vector<std::pair<K, V>> local_top(std::size_t k) const {
     if constexpr (std::same_as<K, std::string>) {
-      std::vector<std::pair<std::string_view, const V*>> views;
-      views.reserve(table_.size());
-      table_.for_each([&](std::string_view key, std::uint64_t, const V& value) { views.emplace_back(key, &value); });
-      const std::size_t n = std::min(k, views.size());
-      std::partial_sort(views.begin(), views.begin() + static_cast<std::ptrdiff_t>(n), views.end(),
-                        [](const auto& a, const auto& b) { return ranks_before(a.first, *a.second, b.first, *b.second); });
+      using View = std::pair<std::string_view, const V*>;
+      const auto before = [](const View& a, const View& b) { return ranks_before(a.first, *a.second, b.first, *b.second); };
+      std::vector<View> heap;  // front: the worst of the k kept
+      heap.reserve(std::min(k, table_.size()));
+      if (k > 0)
+        table_.for_each([&](std::string_view key, std::uint64_t, const V& value) {
+          const View view(key, &value);
+          if (heap.size() < k) {
+            heap.push_back(view);
+            std::push_heap(heap.begin(), heap.end(), before);
+          } else if (before(view, heap.front())) {
+            std::pop_heap(heap.begin(), heap.end(), before);
+            heap.back() = view;
+            std::push_heap(heap.begin(), heap.end(), before);
+          }
+        });
+      std::sort_heap(heap.begin(), heap.end(), before);
       std::vector<std::pair<K, V>> out;
-      out.reserve(n);
-      for (std::size_t i = 0; i < n; ++i) out.emplace_back(std::string(views[i].first), *views[i].second);
+      out.reserve(heap.size());
+      for (const auto& [key, value] : heap) out.emplace_back(std::string(key), *value);
       return out;
     } else {
       return top_of(entries(), k);

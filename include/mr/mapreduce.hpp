@@ -98,7 +98,7 @@ template <class J>
 using distributed_of = Distributed<typename J::key_type, typename J::value_type, typename J::reduce_type>;
 
 /// A table for one process's map output: big enough that a typical chunk does not regrow it.
-constexpr std::size_t kFirstTableSlots = std::size_t{1} << 14;
+constexpr std::size_t kFirstTableKeys = std::size_t{1} << 14;
 
 template <class J, class Record>
 inline constexpr bool maps_v =
@@ -143,7 +143,7 @@ table_of<J> map_files(MPI_Comm comm, const J& job, const std::vector<std::string
   check_map_function<J, std::string_view>();
   int rank = 0;
   MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
-  table_of<J> table(kFirstTableSlots, job.reduce);
+  table_of<J> table(kFirstTableKeys, job.reduce);
   emitter_of<J> emit(table);
   auto map = job.map;  // a copy per run: a map function may keep state
   LocalBlockOptions read;
@@ -163,7 +163,7 @@ table_of<J> map_files(MPI_Comm comm, const J& job, const std::vector<std::string
 template <class J, class T>
 table_of<J> map_items(MPI_Comm comm, const J& job, const std::vector<T>& items, MapReduceStats& stats) {
   check_map_function<J, T>();
-  table_of<J> table(kFirstTableSlots, job.reduce);
+  table_of<J> table(kFirstTableKeys, job.reduce);
   emitter_of<J> emit(table);
   auto map = job.map;
   PhaseClock clock;

@@ -132,7 +132,7 @@ struct JobTasks {
     return out;
   }
   static Bytes merge(std::string name, Bytes buffers) {
-    Table table(2 * entry_count_estimate<typename J::value_type>(buffers) + 16, job(name).reduce);
+    Table table(entry_count_estimate<typename J::value_type>(buffers) + 16, job(name).reduce);
     merge_buffer(std::string_view(buffers), table);
     Bytes().swap(buffers);
     return serialize_table(table);
@@ -153,7 +153,7 @@ struct JobTasks {
     const J& j = job(name);
     std::lock_guard lock(mutex());
     auto& slot = tables()[run];
-    if (!slot) slot = std::make_unique<Table>(kFirstTableSlots, j.reduce);
+    if (!slot) slot = std::make_unique<Table>(kFirstTableKeys, j.reduce);
     emitter_of<J> emit(*slot);
     auto map = j.map;
     if constexpr (ConfigurableMap<typename J::map_type>) map.configure(state);
@@ -201,7 +201,7 @@ table_of<J> pool_reduce(const std::function<ProcessPoolExecutor&()>& executor, c
   for (const auto& part : output.tables)
     entries = std::max(entries, entry_count_estimate<typename J::value_type>(std::string_view(part)));
   PhaseClock clock;
-  table_of<J> table(2 * entries + 16, job.reduce);
+  table_of<J> table(entries + 16, job.reduce);
   for (auto& part : output.tables) {
     merge_buffer(std::string_view(part), table);
     Bytes().swap(part);

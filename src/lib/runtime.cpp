@@ -5,6 +5,7 @@
 #include <exception>
 #include <typeinfo>
 
+#include "common/pml_choice.hpp"
 #include "mr/detail/mpi_check.hpp"
 #include "mr/detail/pool_core.hpp"
 #include "pool/worker.hpp"
@@ -31,16 +32,11 @@ namespace {
   std::abort();
 }
 
-/// A process started without a launcher (mpirun, srun) talks only to the workers it spawns on
-/// this host, through the pool's shared-memory channels or TCP. Open MPI's default PML
-/// selection would first probe the fabric MTLs (cm: psm, psm2, ofi), which costs 0.2 s at
-/// MPI_Init and 0.2 s at every spawn on a machine without such a fabric (README,
-/// "Performance"), so such a process asks for ob1, which the probing ends up choosing there
-/// anyway. Spawned workers inherit the choice. A PML set by the user wins.
-void prefer_ob1_without_launcher() {
-  for (const char* set_by_launcher_or_user : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "OMPI_MCA_pml"})
-    if (std::getenv(set_by_launcher_or_user) != nullptr) return;
-  setenv("OMPI_MCA_pml", "ob1", 0);
+/// Asks for Open MPI's ob1 PML before MPI_Init when the whole job is on this node (see
+/// common/pml_choice.hpp for why and when). Spawned workers get the parent's setting with
+/// the spawn (pool_spawn.cpp). A PML set by the user wins.
+void prefer_ob1_on_one_node() {
+  if (detail::choose_pml(std::getenv) == detail::PmlChoice::ob1) setenv("OMPI_MCA_pml", "ob1", 0);
 }
 
 /// A pool of N starts N workers, as in Python: a process started without a launcher holds
@@ -79,7 +75,7 @@ Runtime::Runtime(int argc, char** argv, std::optional<PoolLaunch> pool_launch) {
   if (initialized) {
     MR_MPI_CALL(MPI_Query_thread, &thread_level_);
   } else {
-    prefer_ob1_without_launcher();
+    prefer_ob1_on_one_node();
     oversubscribe_without_launcher();
     MR_MPI_CALL(MPI_Init_thread, &argc, &argv, MPI_THREAD_MULTIPLE, &thread_level_);
     owns_mpi_ = true;

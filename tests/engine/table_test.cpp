@@ -72,6 +72,36 @@ TEST(Table, MatchesStdMapUnderRandomLoad) {
   EXPECT_GT(table.memory_bytes(), 0u);
 }
 
+TEST(Table, LongKeysGrowthAndOutOfEntryValues) {
+  // Entry headers of 1 byte (< 255) and 5 bytes (>= 255), growth from the smallest table
+  // (the slots are rebuilt from the arena), and values that live beside the entries.
+  CountTable counts(1);
+  FlatTable<std::string, decltype([](const std::string& a, const std::string& b) { return a + b; })> strings(1);
+  std::map<std::string, std::int64_t> oracle;
+  std::map<std::string, std::string> string_oracle;
+  for (int i = 0; i < 3000; ++i) {
+    const std::size_t len = i % 3 == 0 ? 254 + static_cast<std::size_t>(i % 7) : static_cast<std::size_t>(i % 17);
+    std::string key(len, static_cast<char>('a' + i % 5));
+    if (!key.empty()) key[0] = static_cast<char>('0' + i % 10);
+    counts.add(key, i);
+    oracle[key] += i;
+    strings.add(key, std::string(1, static_cast<char>('A' + i % 26)));
+    string_oracle[key] += std::string(1, static_cast<char>('A' + i % 26));
+  }
+  counts.add(std::string(70000, 'k'), 5);
+  oracle[std::string(70000, 'k')] += 5;
+  EXPECT_EQ(as_map(counts), oracle);
+  for (const auto& [k, v] : string_oracle) ASSERT_EQ(*strings.find(k), v) << k.size();
+  for (int i = 0; i < 5000; ++i) counts.add("grow" + std::to_string(i), 1);  // several growths
+  EXPECT_EQ(*counts.find(std::string(70000, 'k')), 5);
+  EXPECT_EQ(counts.size(), oracle.size() + 5000);
+  counts.clear();
+  EXPECT_EQ(counts.size(), 0u);
+  EXPECT_EQ(counts.find("grow1"), nullptr);
+  counts.add("again", 1);
+  EXPECT_EQ(*counts.find("again"), 1);
+}
+
 TEST(Table, AddCopyAndCustomReduce) {
   FlatTable<std::int64_t, decltype([](std::int64_t a, std::int64_t b) { return std::max(a, b); })> table;
   table.add("k", 3);

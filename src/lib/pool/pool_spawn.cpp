@@ -137,6 +137,14 @@ void PoolCore::Impl::spawn_processes() {
   // that (ompi_stdin_target=none) crashes Open MPI 4.1's orted in pmix_server_spawn_fn
   // (it reads the integer it was given as a string), so a program that reads stdin must
   // do so before it creates a pool (README, "Known problems").
+  // Workers must use the parent's PML (ob1 cannot talk to cm or ucx). Under mpirun they get
+  // mpirun's environment, not ours, so the choice mr::Runtime made before MPI_Init (or the
+  // user's) travels with the spawn: Open MPI's ompi_param info key sets it in the workers.
+  MPI_Info info = MPI_INFO_NULL;
+  if (const char* pml = std::getenv("OMPI_MCA_pml")) {
+    MR_MPI_CALL(MPI_Info_create, &info);
+    MR_MPI_CALL(MPI_Info_set, info, "ompi_param", ("OMPI_MCA_pml=" + std::string(pml)).c_str());
+  }
   const SpawnLock spawn_lock;
   const int rc = MPI_Comm_spawn(command.c_str(), MPI_ARGV_NULL, size, info, 0, self, &inter, codes.data());
   if (info != MPI_INFO_NULL) MPI_Info_free(&info);
