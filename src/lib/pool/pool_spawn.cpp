@@ -140,9 +140,8 @@ void PoolCore::Impl::spawn_processes() {
   // Workers must use the parent's PML (ob1 cannot talk to cm or ucx). Under mpirun they get
   // mpirun's environment, not ours, so the choice mr::Runtime made before MPI_Init (or the
   // user's) travels with the spawn: Open MPI's ompi_param info key sets it in the workers.
-  MPI_Info info = MPI_INFO_NULL;
   if (const char* pml = std::getenv("OMPI_MCA_pml")) {
-    MR_MPI_CALL(MPI_Info_create, &info);
+    if (info == MPI_INFO_NULL) MR_MPI_CALL(MPI_Info_create, &info);
     MR_MPI_CALL(MPI_Info_set, info, "ompi_param", ("OMPI_MCA_pml=" + std::string(pml)).c_str());
   }
   const SpawnLock spawn_lock;
