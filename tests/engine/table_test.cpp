@@ -194,11 +194,19 @@ TEST(Output, SummaryLineAndJson) {
   s.distinct_keys = 4;
   s.seconds = 0.5;
   s.ranks = 2;
+  s.phases = mr::PhaseTimes{0.01, 0.25, 0.05, 0.02, 0.1, 0.07};
+  s.peak_rss = {1048576, 2097152};
   EXPECT_DOUBLE_EQ(s.mb_per_second_per_rank(), 2.0);
   EXPECT_EQ(summary_line(s), "mapreduce: wordcount, 2000000 bytes, 10 records, 4 distinct keys, 0.500 s, 2.0 MB/s per rank (2 ranks)");
   EXPECT_EQ(summary_json(s),
             "{\"job\":\"wordcount\",\"engine\":\"spmd\",\"ranks\":2,\"bytes\":2000000,\"records\":10,"
-            "\"distinct_keys\":4,\"seconds\":0.500000,\"mb_per_s_per_rank\":2.000}");
+            "\"distinct_keys\":4,\"seconds\":0.500000,\"mb_per_s_per_rank\":2.000,"
+            "\"phases\":{\"read\":0.010000,\"map\":0.250000,\"shuffle\":0.050000,\"reduce\":0.020000,"
+            "\"sort\":0.100000,\"write\":0.070000},\"peak_rss_bytes\":[1048576,2097152]}");
+  EXPECT_EQ(phases_line(s),
+            "mapreduce: phases (slowest rank each): read 0.010 s, map 0.250 s, shuffle 0.050 s, reduce 0.020 s, "
+            "sort 0.100 s, write 0.070 s");
+  EXPECT_GT(peak_rss_bytes(), 1u << 20);  // this test process's own VmHWM
 }
 
 TEST(JobConfig, ParsesEveryOption) {
