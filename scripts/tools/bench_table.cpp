@@ -51,7 +51,7 @@ struct AbslEmit {
 
 template <class Emit>
 void map_text(const std::string& job, std::string_view text, Emit& emit) {
-  if (job == "ngram") mr::detail::NgramMatchCount{}(mr::Lines{text}, emit);
+  if (job == "ngram") mr::detail::NgramCounts{}(mr::Lines{text, text}, emit);  // head: the layout from the first line
   else mr::detail::WhitespaceWords{}(mr::Lines{text}, emit);
 }
 
