@@ -1,10 +1,10 @@
 #pragma once
 /// \file sample_sort.hpp
-/// A distributed sort by regular sampling (PSRS): every rank sorts its own entries, the ranks
-/// agree on size-1 splitters drawn from evenly spaced samples of every sorted run, and each
-/// rank receives the entries that fall between its two splitters. Rank r then holds the r-th
-/// slice of the global order, so a result file can be formatted and written by every rank at
-/// once (parallel_file.hpp) instead of by one. Memory per rank stays about its own share.
+/// A distributed sample sort: the ranks agree on size-1 splitters drawn from a sample of every
+/// rank's entries, each entry goes to the rank whose interval holds it, and each rank sorts
+/// what it received. Rank r then holds the r-th slice of the global order, so a result file
+/// can be formatted and written by every rank at once (parallel_file.hpp) instead of by one.
+/// Memory per rank stays about its own share.
 ///
 /// Entries move in the shuffle's byte format through the chunked all-to-all (no MPI count
 /// over `int`); the codec decides what an entry is on the wire, and decoded entries may point
@@ -26,7 +26,8 @@
 namespace mr::detail {
 
 /// How an entry of type T crosses the wire: `encode(out, entry)` appends it, `decode(in)`
-/// reads one back (it may point into the decoder's buffer).
+/// reads one back (it may point into the decoder's buffer). Optional, for speed:
+/// `encoded_size(entry)` and `static constexpr std::size_t kMinEntryBytes`.
 template <class C, class T>
 concept EntryCodec = requires(const C& codec, Bytes& out, const T& entry, Decoder& in) {
   codec.encode(out, entry);
@@ -41,8 +42,8 @@ struct SortedSlice {
 };
 
 /// Samples each rank contributes per rank of the job: more samples, better balanced slices
-/// (with s samples per rank, no slice exceeds about (1 + 1/s) times its even share, plus
-/// the skew of the runs' sizes), at the price of an all-to-all of size * size * s entries.
+/// (the slices' sizes vary by about 1/sqrt(s) of the even share with s samples per rank), at
+/// the price of an all-to-all of size * size * s entries.
 inline constexpr std::size_t kSamplesPerRank = 64;
 
 namespace sample_sort_detail {
@@ -54,25 +55,12 @@ void decode_all(std::string_view buffer, const Codec& codec, std::vector<T>& out
   while (!in.empty()) out.push_back(codec.decode(in));
 }
 
-/// Merges consecutive sorted runs of `entries` (their ends in `ends`) into one, pairwise.
-template <class T, class Less>
-void merge_runs(std::vector<T>& entries, std::vector<std::size_t> ends, Less less) {
-  while (ends.size() > 1) {
-    std::vector<std::size_t> merged;
-    std::size_t begin = 0;
-    for (std::size_t i = 0; i < ends.size(); i += 2) {
-      if (i + 1 < ends.size()) {
-        std::inplace_merge(entries.begin() + static_cast<std::ptrdiff_t>(begin),
-                           entries.begin() + static_cast<std::ptrdiff_t>(ends[i]),
-                           entries.begin() + static_cast<std::ptrdiff_t>(ends[i + 1]), less);
-        merged.push_back(ends[i + 1]);
-      } else {
-        merged.push_back(ends[i]);
-      }
-      begin = merged.back();
-    }
-    ends = std::move(merged);
-  }
+/// The fewest bytes an entry takes on the wire, if the codec says (to reserve for the entries
+/// of a buffer without a counting pass: unwritten reserved pages cost no memory).
+template <class Codec>
+constexpr std::size_t min_entry_bytes() {
+  if constexpr (requires { Codec::kMinEntryBytes; }) return Codec::kMinEntryBytes;
+  else return 0;
 }
 
 }  // namespace sample_sort_detail
@@ -87,28 +75,33 @@ struct ComparisonSort {
 
 /// Sorts the entries of all ranks by `less` (a strict total order: equal entries would be
 /// split arbitrarily between slices) and returns this rank's slice: every entry of rank r's
-/// slice orders before every entry of rank r+1's. `run` is consumed. `local_sort(run, less)`
-/// sorts this rank's run (a faster sort for the entry type may replace std::sort).
-/// Collective.
+/// slice orders before every entry of rank r+1's. `run` is consumed. `local_sort(entries,
+/// less)` sorts the slice (a faster sort for the entry type may replace std::sort). Each entry
+/// is sorted once, after it reached its rank: the splitters come from a sample of the unsorted
+/// runs (spread by a multiplicative hash of the position, so an ordered run samples as well as
+/// a shuffled one), and each entry finds its rank by a binary search among them. Collective.
 template <class T, class Less, EntryCodec<T> Codec, class LocalSort = ComparisonSort>
 SortedSlice<T> sample_sort(MPI_Comm comm, std::vector<T> run, Less less, const Codec& codec,
                            std::uint64_t exchange_limit = INT_MAX, const LocalSort& local_sort = {}) {
   int rank = 0, size = 1;
   MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
   MR_MPI_CALL(MPI_Comm_size, comm, &size);
-  local_sort(run, less);
   SortedSlice<T> slice;
   if (size == 1) {
+    local_sort(run, less);
     slice.entries = std::move(run);
     return slice;
   }
   const auto ranks = static_cast<std::size_t>(size);
 
-  // Evenly spaced samples of this run, sent to every rank: all ranks then pick the same
-  // splitters from the same sorted sample.
+  // Samples of this run, sent to every rank: all ranks then pick the same splitters from the
+  // same sorted sample.
   Bytes samples;
   const std::size_t wanted = std::min(run.size(), kSamplesPerRank * ranks);
-  for (std::size_t i = 0; i < wanted; ++i) codec.encode(samples, run[(2 * i + 1) * run.size() / (2 * wanted)]);
+  for (std::size_t i = 0; i < wanted; ++i) {
+    const std::uint64_t spread = (static_cast<std::uint64_t>(i) * 0x9E3779B97F4A7C15ull) >> 11;
+    codec.encode(samples, run[static_cast<std::size_t>(spread % run.size())]);
+  }
   const std::vector<Bytes> everyone(ranks, samples);
   const std::vector<Bytes> gathered = alltoallv_bytes(comm, everyone, exchange_limit);
   std::vector<T> sample;
@@ -117,27 +110,30 @@ SortedSlice<T> sample_sort(MPI_Comm comm, std::vector<T> run, Less less, const C
   std::vector<T> splitters;  // slice r takes the entries in [splitters[r-1], splitters[r])
   for (std::size_t r = 1; r < ranks && !sample.empty(); ++r) splitters.push_back(sample[r * sample.size() / ranks]);
 
-  // The run is sorted, so each destination's entries are one contiguous stretch.
-  std::vector<Bytes> outgoing(ranks);
-  std::size_t at = 0;
-  for (std::size_t r = 0; r < ranks; ++r) {
-    const auto end = r < splitters.size()
-                         ? static_cast<std::size_t>(std::lower_bound(run.begin() + static_cast<std::ptrdiff_t>(at),
-                                                                     run.end(), splitters[r], less) -
-                                                    run.begin())
-                         : run.size();
-    for (; at < end; ++at) codec.encode(outgoing[r], run[at]);
+  // Each entry to the rank whose interval holds it.
+  std::vector<std::uint32_t> destination(run.size());
+  std::vector<std::size_t> bytes_to(ranks);
+  for (std::size_t i = 0; i < run.size(); ++i) {
+    const auto r = static_cast<std::size_t>(std::upper_bound(splitters.begin(), splitters.end(), run[i], less) -
+                                            splitters.begin());
+    destination[i] = static_cast<std::uint32_t>(r);
+    if constexpr (requires(const T& entry) { codec.encoded_size(entry); }) bytes_to[r] += codec.encoded_size(run[i]);
   }
+  std::vector<Bytes> outgoing(ranks);
+  for (std::size_t r = 0; r < ranks; ++r) outgoing[r].reserve(bytes_to[r]);
+  for (std::size_t i = 0; i < run.size(); ++i) codec.encode(outgoing[destination[i]], run[i]);
+  std::vector<std::uint32_t>().swap(destination);
   std::vector<T>().swap(run);  // entries may point into the caller's table, which stays; free the index
 
   slice.storage = alltoallv_bytes(comm, outgoing, exchange_limit);
   std::vector<Bytes>().swap(outgoing);
-  std::vector<std::size_t> ends;
-  for (const Bytes& buffer : slice.storage) {
-    sample_sort_detail::decode_all(std::string_view(buffer), codec, slice.entries);
-    ends.push_back(slice.entries.size());
+  if constexpr (sample_sort_detail::min_entry_bytes<Codec>() > 0) {
+    std::size_t bytes = 0;
+    for (const Bytes& buffer : slice.storage) bytes += buffer.size();
+    slice.entries.reserve(bytes / sample_sort_detail::min_entry_bytes<Codec>());
   }
-  sample_sort_detail::merge_runs(slice.entries, std::move(ends), less);
+  for (const Bytes& buffer : slice.storage) sample_sort_detail::decode_all(std::string_view(buffer), codec, slice.entries);
+  local_sort(slice.entries, less);
   return slice;
 }
 
