@@ -65,7 +65,9 @@ auto async_wait_done(std::shared_ptr<SharedState<T>> state) {
 /// Awaits a future that nobody else holds, moving its result out.
 template <class T>
 boost::asio::awaitable<T> await_owned(Future<T> future) {
-  co_await async_wait_done(future.state());
+  // A finished future is read at once, as asyncio's `await fut` does: no handler, callback or
+  // post (in a flood of run_in_executor calls most results are in before they are awaited).
+  if (!future.state()->done()) co_await async_wait_done(future.state());
   if constexpr (std::is_void_v<T>) {
     future.state()->get(std::nullopt);
   } else {
@@ -137,7 +139,7 @@ auto run_in_executor(E& executor, Task&& task, Args&&... args) {
 /// An awaitable of a future's result (a copy: the future may be shared).
 template <class T>
 boost::asio::awaitable<T> as_awaitable(Future<T> future) {
-  co_await detail::async_wait_done(future.state());
+  if (!future.state()->done()) co_await detail::async_wait_done(future.state());
   co_return future.result(std::nullopt);
 }
 
