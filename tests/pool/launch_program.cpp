@@ -6,12 +6,15 @@
 //   launch_program sizes                           pools of 1, 2 and 4 workers
 //   launch_program refused <processes>             a pool larger than the job's free slots
 //   launch_program hosts [hostfile]                a pool placed with PoolOptions::hosts / hostfile
+//   launch_program deadrank [world]                a serving rank of a CommExecutor (or of a
+//                                                  world-mode pool) dies in a task
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -105,6 +108,39 @@ int hosts(const std::string& hostfile) {
   return 0;
 }
 
+long die(long) { std::abort(); }
+MR_TASK(die);
+
+/// A serving rank aborts in the middle of a task (run with `mpirun --enable-recovery`, else the
+/// launcher ends the job): the root's futures fail with BrokenPool, in bounded time.
+/// `deadrank world`: the same with a world-mode ProcessPool, whose ranks serve until the end.
+int deadrank(bool world) {
+  std::optional<mr::CommExecutor> comm;
+  std::optional<mr::ProcessPoolExecutor> pool;
+  if (world) {
+    pool.emplace(mr::PoolOptions{.launch = mr::PoolLaunch::world});
+  } else {
+    comm.emplace(MPI_COMM_WORLD);
+    if (!comm->is_root()) return 0;
+  }
+  auto submit = [&](auto task, long x) { return world ? pool->submit(task, x) : comm->submit(task, x); };
+  std::printf("before %ld\n", submit(square, 6L).result());
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    auto dying = submit(die, 0L);
+    std::vector<mr::Future<long>> others;
+    for (long i = 0; i < 50; ++i) others.push_back(submit(square, i));
+    dying.result(std::chrono::seconds(60));
+    std::printf("the dying task returned (unexpected)\n");
+    return 1;
+  } catch (const mr::BrokenPool& e) {
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    std::printf("broken after %.1f s: %s\n", took.count(), e.what());
+  }
+  std::fflush(stdout);
+  return 0;
+}
+
 int refused(int processes) {
   const auto start = std::chrono::steady_clock::now();
   try {
@@ -129,6 +165,7 @@ int main(int argc, char** argv) {
   if (mode == "concurrent") return concurrent();
   if (mode == "sizes") return sizes();
   if (mode == "hosts") return hosts(argc > 2 ? argv[2] : "");
+  if (mode == "deadrank") return deadrank(argc > 2 && std::string(argv[2]) == "world");
   if (mode == "refused") return refused(argc > 2 ? std::stoi(argv[2]) : 4);
   std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
   return 2;

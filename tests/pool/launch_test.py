@@ -10,7 +10,9 @@
 - singleton: pools of 1, 2 and 4 workers start with OMPI_MCA_rmaps_base_oversubscribe unset;
 - under mpirun without oversubscription, a pool larger than the free slots fails with
   BrokenPool and its advice within the start timeout, and mpirun exits;
-- PoolOptions::hosts and ::hostfile place spawned workers (this host standing in for a node).
+- PoolOptions::hosts and ::hostfile place spawned workers (this host standing in for a node);
+- under mpirun --enable-recovery, a serving rank that dies breaks the pool (BrokenPool) and the
+  job still ends.
 
 usage: launch_test.py <pool_launch_program> <mpiexec>
 """
@@ -92,6 +94,17 @@ for advice in ("--oversubscribe", "PoolOptions::hosts", "PoolLaunch::world"):
 if "refused after" in out:
     seconds = float(out.split("refused after ")[1].split(" s")[0])
     check(seconds < 20, f"refused within the start timeout ({seconds} s < 20 s)")
+
+# A serving rank dies in a task, with the launcher's recovery on (else mpirun ends the job):
+# the root's futures fail with BrokenPool at once, the live ranks leave the broken pool, and
+# the whole job ends instead of waiting on the dead rank in MPI_Finalize.
+for label, args in [("CommExecutor", ["deadrank"]), ("world-mode pool", ["deadrank", "world"])]:
+    command = mpirun(3, *args)
+    command.insert(1, "--enable-recovery")
+    rc, out, err = run(command, unset=["MR_POOL_LAUNCH"], timeout=60)
+    check("before 36\n" in out and "broken after" in out and "terminated abruptly" in out,
+          f"a dead serving rank of a {label}: BrokenPool on the root", out + err)
+    check(rc != 124, f"a dead serving rank of a {label}: the job ends (no hang)", out + err)
 
 # Placement: PoolOptions::hosts (this host, 4 slots) and a hostfile, without and with a launcher.
 hostfile = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"mr-launch-test-hosts-{os.getpid()}")

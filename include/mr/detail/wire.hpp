@@ -272,6 +272,8 @@ enum class Tag : int {
   large_part = 7,
   heartbeat = 8,   ///< worker -> parent: still alive (workers on another host)
   bye = 9,         ///< worker -> parent: answer to stop; nothing more will come
+  abandon = 10,    ///< parent -> a worker that is a rank of a running job: the pool broke
+                   ///< (another rank died); leave without bye or disconnect, serve on
 };
 
 enum class TaskKind : std::uint8_t {

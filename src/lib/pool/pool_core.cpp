@@ -82,6 +82,7 @@ void PoolCore::Impl::run(std::promise<void>& started) {
       std::fprintf(stderr, "%s\n", reason.c_str());
     }
     fail_everything(std::make_exception_ptr(BrokenPool(reason)));
+    if (!terminated && !spawned()) release_live_ranks();
     if (terminated && !spawned()) {
       // Ranks of a running job cannot be killed (that ends the job): they finish the batches
       // they hold, whose results are dropped, and go back to serving.

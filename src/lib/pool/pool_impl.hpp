@@ -169,6 +169,8 @@ struct PoolCore::Impl : std::enable_shared_from_this<PoolCore::Impl> {
   void check_liveness();
   void fail_everything(const std::exception_ptr& error);
   void mark_broken(const std::string& reason);
+  /// A broken pool on ranks of a running job: tells the ranks still alive to leave it.
+  void release_live_ranks();
 
   // ---- shutdown (pool_shutdown.cpp) ----
   /// Tells every worker to stop and waits for each to say bye, then disconnects.

@@ -242,6 +242,18 @@ void PoolCore::Impl::kill_workers() {
   inter = MPI_COMM_NULL;
 }
 
+void PoolCore::Impl::release_live_ranks() {
+  // Without this the live ranks would serve a broken pool forever, and the job (kept alive by
+  // --enable-recovery) would never reach MPI_Finalize on them.
+  for (const Worker& worker : workers)
+    if (!worker.local || process_alive(worker.pid)) transport->send(worker.rank, Tag::abandon, Bytes());
+  const auto deadline = Clock::now() + std::chrono::seconds(2);
+  while (!transport->empty() && Clock::now() < deadline) {
+    transport->progress();
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
 void PoolCore::Impl::wait_for_exit() {
   const auto deadline = Clock::now() + std::chrono::seconds(2);
   for (const Worker& worker : workers)

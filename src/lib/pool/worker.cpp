@@ -96,6 +96,8 @@ class WorkerLoop {
       });
     }
     stop_heartbeat();
+    // A disconnect would wait for the dead member; the communicator is left to MPI_Finalize.
+    if (abandoned_) return EXIT_SUCCESS;
     transport_.send(0, Tag::bye, Bytes());
     while (!transport_.empty()) {
       transport_.progress();
@@ -123,6 +125,10 @@ class WorkerLoop {
         break;
       case Tag::stop:
         stopping_ = true;
+        break;
+      case Tag::abandon:
+        stopping_ = true;
+        abandoned_ = true;
         break;
       default:
         throw WireError("mr worker: unexpected message tag " + std::to_string(static_cast<int>(message.tag)));
@@ -230,6 +236,7 @@ class WorkerLoop {
   std::unique_ptr<ShmSegment> segment_;
   Doorbell* bell_ = nullptr;  ///< this worker's doorbell in the segment, once attached
   bool stopping_ = false;
+  bool abandoned_ = false;  ///< the pool broke: its intercommunicator has a dead member
   std::thread heartbeat_;
   std::mutex heartbeat_mutex_;
   std::condition_variable heartbeat_cv_;
