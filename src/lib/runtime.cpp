@@ -5,6 +5,7 @@
 #include <exception>
 #include <typeinfo>
 
+#include "common/finalize.hpp"
 #include "common/pml_choice.hpp"
 #include "mr/detail/mpi_check.hpp"
 #include "mr/detail/pool_core.hpp"
@@ -89,13 +90,13 @@ Runtime::Runtime(int argc, char** argv, std::optional<PoolLaunch> pool_launch) {
   MR_MPI_CALL(MPI_Comm_get_parent, &parent);
   if (parent != MPI_COMM_NULL) {
     const int code = detail::serve_spawned_worker(parent);
-    MPI_Finalize();
+    detail::finalize_mpi();
     std::exit(code);
   }
   // World mode: ranks 1..N-1 are rank 0's pool workers (pool_ranks.cpp).
   if (detail::start_world_mode(pool_launch)) {
     const int code = detail::serve_world_pools();
-    MPI_Finalize();
+    detail::finalize_mpi();
     std::exit(code);
   }
 }
@@ -105,7 +106,7 @@ Runtime::~Runtime() {
   MPI_Finalized(&finalized);
   if (!finalized) detail::end_world_pools();
   if (!owns_mpi_) return;
-  if (!finalized) MPI_Finalize();
+  if (!finalized) detail::finalize_mpi();
 }
 
 bool is_spawned_worker() {

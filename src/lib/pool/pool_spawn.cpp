@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/backoff.hpp"
+#include "common/finalize.hpp"
 #include "mr/detail/mpi_check.hpp"
 #include "mr/detail/registry.hpp"
 #include "mr/runtime.hpp"
@@ -245,6 +246,7 @@ void PoolCore::Impl::kill_workers() {
 void PoolCore::Impl::release_live_ranks() {
   // Without this the live ranks would serve a broken pool forever, and the job (kept alive by
   // --enable-recovery) would never reach MPI_Finalize on them.
+  note_dead_rank_in_job();
   for (const Worker& worker : workers)
     if (!worker.local || process_alive(worker.pid)) transport->send(worker.rank, Tag::abandon, Bytes());
   const auto deadline = Clock::now() + std::chrono::seconds(2);
@@ -301,7 +303,7 @@ PoolCore::PoolCore(PoolCoreOptions options) {
       // Set in PoolOptions only: this rank ran main up to here; it serves rank 0's pools now
       // and never returns (MR_POOL_LAUNCH=world stops it in mr::Runtime instead).
       const int code = serve_world_pools();
-      MPI_Finalize();
+      finalize_mpi();
       std::exit(code);
     }
     options.comm = MPI_COMM_WORLD;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/backoff.hpp"
+#include "common/finalize.hpp"
 #include "mr/detail/mpi_check.hpp"
 #include "pool/pool_transport.hpp"
 #include "mr/detail/registry.hpp"
@@ -129,6 +130,7 @@ class WorkerLoop {
       case Tag::abandon:
         stopping_ = true;
         abandoned_ = true;
+        note_dead_rank_in_job();
         break;
       default:
         throw WireError("mr worker: unexpected message tag " + std::to_string(static_cast<int>(message.tag)));
