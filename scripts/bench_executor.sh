@@ -86,9 +86,15 @@ mr_log "executors over the job's ranks (mpirun -np $ranks) and round trips ($rou
 comm_submit=$(best_rate "${in_job[@]}" "$bench" submit "$tasks" "$workers" comm)
 comm_gather=$(best_rate "${in_job[@]}" "$bench" gather "$tasks" "$workers" comm)
 comm_rt=$(best_median "${in_job[@]}" "$bench" roundtrip "$roundtrips" "$workers" comm)
-mpi4py_submit=$(best_rate "${in_job[@]}" "$py_mpi" "$MR_ROOT/scripts/bench_executor.py" submit "$py_tasks" "$workers" comm)
-mpi4py_gather=$(best_rate "${in_job[@]}" "$py_mpi" "$MR_ROOT/scripts/bench_executor.py" gather "$py_tasks" "$workers" comm)
-mpi4py_rt=$(best_median "${in_job[@]}" "$py_mpi" "$MR_ROOT/scripts/bench_executor.py" roundtrip "$py_roundtrips" "$workers" comm)
+if "$py_mpi" -c "import mpi4py" 2>/dev/null; then
+  mpi4py_submit=$(best_rate "${in_job[@]}" "$py_mpi" "$MR_ROOT/scripts/bench_executor.py" submit "$py_tasks" "$workers" comm)
+  mpi4py_gather=$(best_rate "${in_job[@]}" "$py_mpi" "$MR_ROOT/scripts/bench_executor.py" gather "$py_tasks" "$workers" comm)
+  mpi4py_rt=$(best_median "${in_job[@]}" "$py_mpi" "$MR_ROOT/scripts/bench_executor.py" roundtrip "$py_roundtrips" "$workers" comm)
+  mpi4py_row="$(printf "%.0f" "$mpi4py_submit") tasks/s | $(printf "%.0f" "$mpi4py_gather") tasks/s | $mpi4py_rt µs"
+else
+  mr_log "$py_mpi has no mpi4py: its row is skipped (apt-get install python3-mpi4py, or set MR_MPI4PY_PYTHON)"
+  mpi4py_row="not run: no mpi4py in $py_mpi | | "
+fi
 spawn_rt=$(best_median "$bench" roundtrip "$roundtrips" "$workers")
 py_rt=$(best_median python3 "$MR_ROOT/scripts/bench_executor.py" roundtrip "$py_roundtrips" "$workers")
 
@@ -124,7 +130,7 @@ cat <<TABLE
 |---|---|---|---|
 | \`mr::ProcessPoolExecutor\` (spawned workers) | $(printf "%.0f" "$cpp_submit") tasks/s | $(printf "%.0f" "$cpp_gather") tasks/s | $spawn_rt µs |
 | \`mr::CommExecutor\` (\`mpirun -np $ranks\`, ob1) | $(printf "%.0f" "$comm_submit") tasks/s | $(printf "%.0f" "$comm_gather") tasks/s | $comm_rt µs |
-| mpi4py.futures \`MPICommExecutor\` (\`mpirun -np $ranks\`, ob1) | $(printf "%.0f" "$mpi4py_submit") tasks/s | $(printf "%.0f" "$mpi4py_gather") tasks/s | $mpi4py_rt µs |
+| mpi4py.futures \`MPICommExecutor\` (\`mpirun -np $ranks\`, ob1) | $mpi4py_row |
 | Python \`ProcessPoolExecutor\` | $(printf "%.0f" "$py_submit") tasks/s | $(printf "%.0f" "$py_gather") tasks/s | $py_rt µs |
 | CommExecutor target | | >= 300000 tasks/s | <= 15 µs |
 TABLE
