@@ -86,8 +86,11 @@ def build_tools():
     wc = os.path.join(TOOLS, "wc_reference")
     subprocess.run(["cc", "-O2", "-o", wc, os.path.join(ROOT, "scripts", "tools", "wc_reference.c")], check=True)
     table = os.path.join(TOOLS, "bench_table")
-    absl = subprocess.run(["pkg-config", "--libs", "absl_flat_hash_map", "absl_hash"], stdout=subprocess.PIPE,
-                          check=True).stdout.decode().split()
+    found = subprocess.run(["pkg-config", "--libs", "absl_flat_hash_map", "absl_hash"], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL)
+    if found.returncode != 0:
+        sys.exit("bench_kernel: abseil's flat_hash_map (the comparison table) is missing: apt-get install libabsl-dev")
+    absl = found.stdout.decode().split()
     subprocess.run(["mpicxx", "-O2", "-std=c++20", "-I", os.path.join(ROOT, "include"), "-I", os.path.join(ROOT, "src", "lib"),
                     "-o", table, os.path.join(ROOT, "scripts", "tools", "bench_table.cpp"),
                     os.path.join(BUILD, "libmr.a"), *absl], check=True)
