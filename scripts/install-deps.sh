@@ -14,6 +14,11 @@ if [[ "${MR_WITH_DEV_TOOLS:-0}" == 1 ]]; then
   packages+=(clang libclang-rt-dev shellcheck)
 fi
 
+# Comparisons the benchmarks run (scripts/bench): abseil's flat_hash_map, mpi4py.futures.
+if [[ "${MR_WITH_BENCH_TOOLS:-0}" == 1 ]]; then
+  packages+=(libabsl-dev python3-mpi4py)
+fi
+
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
