@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cinttypes>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -185,6 +187,33 @@ TEST(Output, FileIsWrittenAtomically) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);  // no temp left
   EXPECT_THROW(write_result_file((dir / "no" / "such" / "dir.tsv").string(), {}), mr::InputError);
   fs::remove_all(dir);
+}
+
+TEST(Output, LinesAreSizedExactlyForEveryCount) {
+  // result_lines_size is the buffer size format_result_lines fills: it must be exact for every
+  // int64 (sign, 1 to 19 digits), against snprintf as the oracle.
+  const std::vector<std::string> keys{"", "k", "a longer key", std::string("n\0l", 3)};
+  std::vector<std::int64_t> counts{0, 1, -1, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+  for (std::int64_t power = 1; power <= INT64_MAX / 10; power *= 10)
+    for (const std::int64_t c : {power * 10 - 1, power * 10, -(power * 10 - 1), -(power * 10)}) counts.push_back(c);
+  std::vector<mr::detail::ResultEntry> entries;
+  std::string expected;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    const std::string& key = keys[i % keys.size()];
+    entries.emplace_back(key, counts[i]);
+    char digits[32];
+    std::snprintf(digits, sizeof digits, "%" PRId64, counts[i]);
+    expected += key + "\t" + digits + "\n";
+  }
+  const auto* first = entries.data();
+  const auto* last = first + entries.size();
+  ASSERT_EQ(mr::detail::result_lines_size(first, last), expected.size());
+  std::string text(expected.size(), '\0');
+  EXPECT_EQ(mr::detail::format_result_lines(text.data(), first, last), text.data() + text.size());
+  EXPECT_EQ(text, expected);
+  std::string appended = "head\n";
+  mr::detail::append_result_lines(appended, first, last);
+  EXPECT_EQ(appended, "head\n" + expected);
 }
 
 TEST(Output, SummaryLineAndJson) {

@@ -93,13 +93,24 @@ void sort_results(std::vector<ResultEntry>& entries) {
   }
 }
 
-void append_result_lines(std::string& out, const ResultEntry* first, const ResultEntry* last) {
+namespace {
+/// The length of std::to_chars(count) (sign included).
+std::size_t decimal_length(std::int64_t count) {
+  std::uint64_t magnitude = count < 0 ? 0 - static_cast<std::uint64_t>(count) : static_cast<std::uint64_t>(count);
+  std::size_t length = count < 0 ? 2 : 1;
+  for (; magnitude >= 10; magnitude /= 10) ++length;
+  return length;
+}
+}  // namespace
+
+std::size_t result_lines_size(const ResultEntry* first, const ResultEntry* last) {
+  std::size_t bytes = 0;
+  for (const ResultEntry* entry = first; entry != last; ++entry) bytes += entry->key.size() + decimal_length(entry->count) + 2;
+  return bytes;
+}
+
+char* format_result_lines(char* at, const ResultEntry* first, const ResultEntry* last) {
   constexpr std::size_t kCountDigits = 20;  // the longest int64 (with its sign)
-  std::size_t most = 0;
-  for (const ResultEntry* entry = first; entry != last; ++entry) most += entry->key.size() + kCountDigits + 2;
-  const std::size_t start = out.size();
-  out.resize(start + most);
-  char* at = out.data() + start;
   for (const ResultEntry* entry = first; entry != last; ++entry) {
     std::memcpy(at, entry->key.data(), entry->key.size());
     at += entry->key.size();
@@ -107,7 +118,13 @@ void append_result_lines(std::string& out, const ResultEntry* first, const Resul
     at = std::to_chars(at, at + kCountDigits, entry->count).ptr;
     *at++ = '\n';
   }
-  out.resize(static_cast<std::size_t>(at - out.data()));
+  return at;
+}
+
+void append_result_lines(std::string& out, const ResultEntry* first, const ResultEntry* last) {
+  const std::size_t start = out.size();
+  out.resize(start + result_lines_size(first, last));
+  format_result_lines(out.data() + start, first, last);
 }
 
 std::vector<ResultEntry> ordered_entries(const CountTable& table, std::size_t limit) {

@@ -1,6 +1,8 @@
 #include "jobs/sorted_output.hpp"
 
 #include <climits>
+#include <memory>
+#include <string_view>
 #include <vector>
 
 #include "jobs/output.hpp"
@@ -32,9 +34,14 @@ void write_sorted_output(MPI_Comm comm, const CountTable& owned, const std::stri
                                  [](std::vector<ResultEntry>& entries, ResultBefore) { sort_results(entries); });
   phases.sort += clock.lap();
 
-  std::string text;
-  append_result_lines(text, slice.entries.data(), slice.entries.data() + slice.entries.size());
-  write_in_rank_order(comm, path, text);
+  // The slice's text in one buffer of its exact size, not zero-filled first: at 10 M lines
+  // (about 100 MB) a std::string sized to an upper bound cost a memset of three times that.
+  const ResultEntry* first = slice.entries.data();
+  const ResultEntry* last = first + slice.entries.size();
+  const std::size_t bytes = result_lines_size(first, last);
+  const std::unique_ptr<char[]> text(new char[bytes]);
+  format_result_lines(text.get(), first, last);
+  write_in_rank_order(comm, path, std::string_view(text.get(), bytes));
   phases.write += clock.lap();
 }
 
