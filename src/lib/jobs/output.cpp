@@ -42,15 +42,6 @@ std::string json_escape(std::string_view text) {
 
 }  // namespace
 
-void append_result_line(std::string& out, std::string_view key, std::int64_t count) {
-  char digits[24];
-  char* end = std::to_chars(digits, digits + sizeof digits, count).ptr;  // snprintf: ~5x slower per line
-  *end++ = '\n';
-  out.append(key);
-  out.push_back('\t');
-  out.append(digits, static_cast<std::size_t>(end - digits));
-}
-
 void sort_results(std::vector<ResultEntry>& entries) {
   constexpr std::size_t kRadixFrom = 4096;  // below this, std::sort is as fast
   const std::size_t n = entries.size();
@@ -153,13 +144,16 @@ void write_result_file(const std::string& path, const std::vector<ResultEntry>& 
 
 void print_entries(std::FILE* out, const std::vector<ResultEntry>& entries, std::size_t count) {
   std::string buffer;
-  for (std::size_t i = 0; i < std::min(count, entries.size()); ++i) append_result_line(buffer, entries[i].key, entries[i].count);
+  append_result_lines(buffer, entries.data(), entries.data() + std::min(count, entries.size()));
   write_all(out, buffer, "stdout");
 }
 
 void print_queries(std::FILE* out, const std::vector<std::string>& queries, const std::vector<std::int64_t>& counts) {
   std::string buffer;
-  for (std::size_t i = 0; i < queries.size(); ++i) append_result_line(buffer, queries[i], counts[i]);
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    const ResultEntry line(queries[i], counts[i]);
+    append_result_lines(buffer, &line, &line + 1);
+  }
   write_all(out, buffer, "stdout");
 }
 

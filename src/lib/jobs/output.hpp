@@ -54,14 +54,12 @@ inline constexpr ResultBefore result_before{};
 /// result is mostly ties on the count, which a comparison sort resolves a key at a time.
 void sort_results(std::vector<ResultEntry>& entries);
 
-/// Appends the result line `key TAB count\n` to `out`.
-void append_result_line(std::string& out, std::string_view key, std::int64_t count);
 /// The exact size of the result lines of [first, last).
 std::size_t result_lines_size(const ResultEntry* first, const ResultEntry* last);
 /// Writes the result lines of [first, last) at `at` (result_lines_size bytes: one key copy
 /// and one to_chars per line); returns the end.
 char* format_result_lines(char* at, const ResultEntry* first, const ResultEntry* last);
-/// Appends the result lines of [first, last) to `out`, sized once and filled in place.
+/// Appends the result lines `key TAB count\n` of [first, last) to `out`, sized once and filled in place.
 void append_result_lines(std::string& out, const ResultEntry* first, const ResultEntry* last);
 
 /// The entries of `table` in output order; only the first `limit` are sorted when
