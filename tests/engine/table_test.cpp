@@ -104,6 +104,40 @@ TEST(Table, LongKeysGrowthAndOutOfEntryValues) {
   EXPECT_EQ(*counts.find("again"), 1);
 }
 
+TEST(Table, GrowsInPlaceKeepingRunsThatWrapPastTheLastSlot) {
+  // Doubling re-places keys inside the same slots. The hard cases are runs of occupied slots
+  // that wrap from the last slot to the first: keys whose home is the last slot of the doubled
+  // table (probe would wrap into slots not yet walked) and keys pushed past the old end.
+  const auto keys_with_home = [](std::size_t home, std::size_t mask, int count, const std::string& prefix) {
+    std::vector<std::string> keys;
+    for (int i = 0; static_cast<int>(keys.size()) < count; ++i) {
+      std::string key = prefix + std::to_string(i);
+      if ((hash_bytes(key) & mask) == home) keys.push_back(key);
+    }
+    return keys;
+  };
+  CountTable table(1);  // 16 slots; it doubles on the 13th key
+  std::map<std::string, std::int64_t> oracle;
+  std::vector<std::string> first = keys_with_home(14, 31, 3, "low");  // home 14 before and after
+  for (auto& key : keys_with_home(31, 31, 4, "end")) first.push_back(key);  // home 15, then 31
+  for (auto& key : keys_with_home(0, 15, 6, "zero")) first.push_back(key);  // slot 0 onwards
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    table.add(first[i], static_cast<std::int64_t>(i + 1));
+    oracle[first[i]] += static_cast<std::int64_t>(i + 1);
+  }
+  EXPECT_EQ(as_map(table), oracle);
+  for (const auto& [k, v] : oracle) ASSERT_NE(table.find(k), nullptr) << k;
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 300000; ++i) {  // many more doublings, with 1-30 byte keys
+    std::string key = std::to_string(rng() % 200000) + std::string(rng() % 20, 'x');
+    table.add(key, 1);
+    oracle[key] += 1;
+  }
+  EXPECT_EQ(table.size(), oracle.size());
+  EXPECT_EQ(as_map(table), oracle);
+  for (const auto& [k, v] : oracle) ASSERT_EQ(*table.find(k), v) << k;
+}
+
 TEST(Table, AddCopyAndCustomReduce) {
   FlatTable<std::int64_t, decltype([](std::int64_t a, std::int64_t b) { return std::max(a, b); })> table;
   table.add("k", 3);

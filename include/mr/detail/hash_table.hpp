@@ -131,34 +131,45 @@ inline std::uint64_t hash_bytes(std::string_view key) noexcept {
   return hash_bytes(key.data(), key.size());
 }
 
-/// Zero-initialised memory for hash slots; large blocks are mapped with transparent huge
-/// pages (lookups are random accesses, and with 4 KiB pages nearly every one misses the
-/// TLB). Defined in the library so users' code does not include <sys/mman.h>.
-struct ZeroedBlock {
+/// Bytes that grow without copying: an anonymous mapping enlarged with mremap (the kernel
+/// moves page-table entries, not bytes, and new pages start as zeros), on transparent huge
+/// pages once large (lookups are random accesses, and with 4 KiB pages nearly every one
+/// misses the TLB). Defined in the library (zeroed_block.cpp) so users' code does not
+/// include <sys/mman.h>.
+struct GrowableBlock {
   void* data = nullptr;
-  void* base = nullptr;     ///< what to release (mapping start), nullptr for a calloc block
-  std::size_t mapped = 0;   ///< mapping length, 0 for a calloc block
+  std::size_t capacity = 0;
 };
-ZeroedBlock allocate_zeroed(std::size_t bytes);
-void release_zeroed(const ZeroedBlock& block) noexcept;
+/// `block` enlarged to at least `bytes` (at least doubled); its data may move, what it held
+/// is kept and the new bytes are zero.
+GrowableBlock grow_block(GrowableBlock block, std::size_t bytes);
+void release_block(const GrowableBlock& block) noexcept;
 
-/// An array of zero-initialised trivially copyable T in a ZeroedBlock.
+/// An array of trivially copyable T that start as zero bytes, in a GrowableBlock: growing it
+/// keeps the elements in place and adds zeros, so a table that doubles touches each page once
+/// and never holds the old and the new array together.
 template <class T>
 class HugeArray {
   static_assert(std::is_trivially_copyable_v<T>, "HugeArray holds slots that start as zero bytes");
 
  public:
   HugeArray() = default;
-  explicit HugeArray(std::size_t count) : count_(count), block_(allocate_zeroed(count * sizeof(T))) {}
+  explicit HugeArray(std::size_t count) { grow(count); }
   HugeArray(HugeArray&& other) noexcept { swap(other); }
   HugeArray& operator=(HugeArray&& other) noexcept {
     HugeArray(std::move(other)).swap(*this);
     return *this;
   }
-  ~HugeArray() { release_zeroed(block_); }
+  ~HugeArray() { release_block(block_); }
   void swap(HugeArray& other) noexcept {
     std::swap(count_, other.count_);
     std::swap(block_, other.block_);
+  }
+  /// Makes the array `count` long (not shorter than it is): the first size() elements are
+  /// kept, the others are zero. Pointers into it are invalidated.
+  void grow(std::size_t count) {
+    if (count * sizeof(T) > block_.capacity) block_ = grow_block(block_, count * sizeof(T));
+    count_ = count;
   }
   T& operator[](std::size_t i) noexcept { return data()[i]; }
   const T& operator[](std::size_t i) const noexcept { return data()[i]; }
@@ -171,7 +182,7 @@ class HugeArray {
  private:
   T* data() const noexcept { return static_cast<T*>(block_.data); }
   std::size_t count_ = 0;
-  ZeroedBlock block_;
+  GrowableBlock block_;
 };
 
 /// The built-in jobs' reduce: 64-bit addition that reports overflow (as a RecordError, so
@@ -186,17 +197,6 @@ struct SumReduce {
     throw RecordError("the sum of the counts for this key does not fit in 64 bits");
   }
 };
-
-/// Bytes that grow without copying: an anonymous mapping enlarged with mremap (the kernel
-/// moves page-table entries, not bytes, and new pages start as zeros), with transparent huge
-/// pages once large. Defined in the library (zeroed_block.cpp).
-struct GrowableBlock {
-  void* data = nullptr;
-  std::size_t capacity = 0;
-};
-/// `block` enlarged to at least `bytes` (at least doubled); its data may move.
-GrowableBlock grow_block(GrowableBlock block, std::size_t bytes);
-void release_block(const GrowableBlock& block) noexcept;
 
 /// An append-only byte arena in a GrowableBlock: growth never copies what it holds. At
 /// least `slack` bytes past the end are always readable, so short keys can be loaded as
@@ -247,9 +247,9 @@ inline constexpr bool slot_value_v = std::is_trivially_copyable_v<V> && std::is_
 /// offset in an append-only arena), 8 more inline key bytes, and the value. A repeated key of
 /// up to 14 bytes (nearly every word and 1-gram) is found by comparing two words of one slot;
 /// a longer one also reads its bytes in the arena (which the PrefetchingAdder prefetches in a
-/// second stage). The slots are at most 3/4 full, the arena holds only long keys and grows
-/// without copies (mremap), and growing the slots re-hashes keys instead of storing hashes
-/// (10 M distinct 7-byte words: 24 bytes of slot per 0.6 key, against 32 per 0.3 key with
+/// second stage). The slots are at most 3/4 full, the slots and the arena (only long keys)
+/// grow in place without copies (mremap), and growing the slots re-hashes keys instead of
+/// storing hashes (10 M distinct 7-byte words: 24 bytes of slot per 0.6 key, against 32 per 0.3 key with
 /// the slots this replaced; 16-byte slots with 6 inline bytes saved another third of that but
 /// made the prose word count 25-40 % slower, every 7-14-byte word reading the arena).
 template <class V, class Reduce>
@@ -456,20 +456,44 @@ class FlatTable {
     if (++size_ * max_load_den > slots_.size() * max_load_num) grow();
   }
 
-  /// Doubles the slots, re-hashing every key (inline ones from the slot itself, others from
-  /// the arena, prefetched a few slots ahead).
+  /// Doubles the slots in place (the new half arrives as zero pages, nothing is copied to a
+  /// second array) and re-hashes every key: inline ones from the slot itself, others from the
+  /// arena, prefetched a few slots ahead. The walk starts after an empty slot and takes each
+  /// key out and probes for it again from its home in the doubled table, so a probe only
+  /// passes slots already walked (or the upper half, which holds only re-placed keys); a
+  /// probe that would wrap past the last slot into slots not yet walked is put off until
+  /// after the walk, when every slot holds its final key.
   void grow() {
-    HugeArray<Slot> old(slots_.size() * 2);
-    old.swap(slots_);
+    const std::size_t old_count = slots_.size();
+    const std::size_t old_mask = old_count - 1;
+    slots_.grow(old_count * 2);
     mask_ = slots_.size() - 1;
+    std::size_t start = 0;
+    while (slots_[start].meta != 0) ++start;  // at most 3/4 full: one is empty
+    std::vector<Slot> wrapped;
     constexpr std::size_t ahead = 8;
-    for (std::size_t n = 0; n < old.size(); ++n) {
-      if (n + ahead < old.size()) {
-        const std::uint64_t next = old[n + ahead].meta;
+    for (std::size_t n = 1; n < old_count; ++n) {
+      if (n + ahead < old_count) {
+        const std::uint64_t next = slots_[(start + n + ahead) & old_mask].meta;
         if (next != 0 && size_field(next) > inline_key_bytes) __builtin_prefetch(arena_.data() + payload(next));
       }
-      const Slot& slot = old[n];
-      if (slot.meta == 0) continue;
+      Slot& from = slots_[(start + n) & old_mask];
+      if (from.meta == 0) continue;
+      const Slot slot = from;
+      from = Slot{};
+      std::size_t i = hash_bytes(key_of(slot)) & mask_;
+      bool placed = true;
+      while (slots_[i].meta != 0) {
+        if (i == mask_) {
+          placed = false;
+          break;
+        }
+        ++i;
+      }
+      if (placed) slots_[i] = slot;
+      else wrapped.push_back(slot);
+    }
+    for (const Slot& slot : wrapped) {
       std::size_t i = hash_bytes(key_of(slot)) & mask_;
       while (slots_[i].meta != 0) i = (i + 1) & mask_;
       slots_[i] = slot;

@@ -1,11 +1,10 @@
-// Zeroed slot memory and the growable key arena of the flat tables (hash_table.hpp).
+// The growable zeroed memory of the flat tables (hash_table.hpp): slots and key arena.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE  // mremap
 #endif
 #include <sys/mman.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <new>
 
 #include "mr/detail/hash_table.hpp"
@@ -13,42 +12,58 @@
 namespace mr::detail {
 
 namespace {
+
 constexpr std::size_t huge_page = std::size_t{2} << 20;
+constexpr std::size_t first_capacity = std::size_t{64} << 10;  // small tables stay small
+
+void* map_anonymous(std::size_t bytes) {
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return p;
 }
 
-ZeroedBlock allocate_zeroed(std::size_t bytes) {
-  ZeroedBlock block;
-  if (bytes >= huge_page) {
-    // Over-map by one huge page so the array can start on a huge-page boundary.
-    block.mapped = bytes + huge_page;
-    void* p = ::mmap(nullptr, block.mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
-    block.base = p;
-    const auto aligned = (reinterpret_cast<std::uintptr_t>(p) + huge_page - 1) & ~(huge_page - 1);
-    block.data = reinterpret_cast<void*>(aligned);
-    ::madvise(block.data, bytes, MADV_HUGEPAGE);
-  } else {
-    block.data = std::calloc(bytes ? bytes : 1, 1);
-    if (!block.data) throw std::bad_alloc();
-  }
-  return block;
+/// A fresh mapping of `bytes` (a multiple of huge_page) that starts on a huge-page boundary:
+/// one huge page more is mapped and the unaligned ends are returned.
+char* map_aligned(std::size_t bytes) {
+  char* const p = static_cast<char*>(map_anonymous(bytes + huge_page));
+  char* const aligned = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(p) + huge_page - 1) & ~(huge_page - 1));
+  if (aligned != p) ::munmap(p, static_cast<std::size_t>(aligned - p));
+  if (const std::size_t tail = static_cast<std::size_t>(p + bytes + huge_page - (aligned + bytes)); tail != 0)
+    ::munmap(aligned + bytes, tail);
+  return aligned;
 }
 
-void release_zeroed(const ZeroedBlock& block) noexcept {
-  if (block.mapped) ::munmap(block.base, block.mapped);
-  else std::free(block.data);
-}
+bool huge_aligned(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % huge_page == 0; }
+
+}  // namespace
 
 GrowableBlock grow_block(GrowableBlock block, std::size_t bytes) {
-  constexpr std::size_t first = std::size_t{64} << 10;  // small tables stay small
-  std::size_t capacity = block.capacity ? block.capacity * 2 : first;
+  std::size_t capacity = block.capacity ? block.capacity * 2 : first_capacity;
   while (capacity < bytes) capacity *= 2;
-  void* p = block.data ? ::mremap(block.data, block.capacity, capacity, MREMAP_MAYMOVE)
-                       : ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  // The arena is read at random (a key is compared where its tag matches): huge pages keep
-  // those reads from missing the TLB.
-  if (capacity >= huge_page) ::madvise(p, capacity, MADV_HUGEPAGE);
+  void* p = MAP_FAILED;
+  if (capacity < huge_page) {
+    p = block.data ? ::mremap(block.data, block.capacity, capacity, MREMAP_MAYMOVE) : map_anonymous(capacity);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return {p, capacity};
+  }
+  // Large blocks are read at random (slots, and keys whose tag matched): huge pages keep those
+  // reads from missing the TLB, and need the block on a 2 MiB boundary, also after it moves.
+  // Either the mapping extends where it is, or its pages move (page-table entries, no copy)
+  // to an aligned range; the new bytes are fresh zero pages in both cases.
+  if (block.data && huge_aligned(block.data)) p = ::mremap(block.data, block.capacity, capacity, 0);
+  if (p == MAP_FAILED) {
+    char* const target = map_aligned(capacity);
+    if (!block.data) {
+      p = target;
+    } else {
+      p = ::mremap(block.data, block.capacity, capacity, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+      if (p == MAP_FAILED) {
+        ::munmap(target, capacity);
+        throw std::bad_alloc();
+      }
+    }
+  }
+  ::madvise(p, capacity, MADV_HUGEPAGE);
   return {p, capacity};
 }
 
