@@ -442,6 +442,30 @@ TEST(Table, SumReduceReportsOverflow) {
 }
 
 // ---- the result order's radix sort (output.cpp) against std::sort ----
+TEST(ResultOrder, RadixSortOfManyShortKeysWithFewCounts) {
+  // The 10 M-word case in small: hundreds of thousands of distinct short words over a small
+  // alphabet (buckets recursed several levels deep), counts 1-3, and words that share their
+  // first 8 bytes (ordered past the prefix by the whole key).
+  std::mt19937_64 random(5);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 200000; ++i) {
+    std::string key(1 + random() % 12, 'a');
+    for (char& c : key) c = static_cast<char>('a' + random() % 4);
+    keys.push_back(key);
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::vector<mr::detail::ResultEntry> entries;
+  for (const auto& key : keys) entries.emplace_back(key, static_cast<std::int64_t>(1 + random() % 3));
+  auto expected = entries;
+  std::sort(expected.begin(), expected.end(), mr::detail::result_before);
+  mr::detail::sort_results(entries);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    ASSERT_EQ(entries[i].key, expected[i].key) << "at " << i;
+    ASSERT_EQ(entries[i].count, expected[i].count) << "at " << i;
+  }
+}
+
 
 TEST(ResultOrder, RadixSortMatchesTheComparisonSort) {
   std::mt19937_64 random(42);
