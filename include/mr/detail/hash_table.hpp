@@ -249,9 +249,9 @@ inline constexpr bool slot_value_v = std::is_trivially_copyable_v<V> && std::is_
 /// a longer one also reads its bytes in the arena (which the PrefetchingAdder prefetches in a
 /// second stage). The slots are at most 3/4 full, the slots and the arena (only long keys)
 /// grow in place without copies (mremap), and growing the slots re-hashes keys instead of
-/// storing hashes (10 M distinct 7-byte words: 24 bytes of slot per 0.6 key, against 32 per 0.3 key with
-/// the slots this replaced; 16-byte slots with 6 inline bytes saved another third of that but
-/// made the prose word count 25-40 % slower, every 7-14-byte word reading the arena).
+/// storing hashes (10 M distinct 7-byte words: 24 bytes of slot per 0.6 key, against 32 per
+/// 0.3 key with the slots this replaced; 16-byte slots with 6 inline bytes saved another third
+/// of that but made the prose word count 25-40 % slower, every 7-14-byte word reading the arena).
 template <class V, class Reduce>
 class FlatTable {
  public:

@@ -40,10 +40,6 @@ std::string json_escape(std::string_view text) {
   return out;
 }
 
-}  // namespace
-
-namespace {
-
 /// The sort key of an entry, as two words compared most significant first: the count mapped
 /// to an unsigned order and inverted (descending), then the key's 8-byte prefix.
 std::uint64_t count_word(const ResultEntry& e) noexcept {
