@@ -61,6 +61,13 @@ struct MapReduceOptions {
   std::function<void(std::uint64_t total_bytes)> on_plan;
   /// Called on rank 0 (or the pool's parent) as those bytes are mapped.
   std::function<void(std::uint64_t bytes)> on_mapped;
+  /// On two or more ranks, a rank stops combining the keys other ranks own, and sends their
+  /// pairs uncombined, once its table holds `stop_combining_keys` keys and they are at least
+  /// `stop_combining_fraction` of the pairs it emitted (nearly every key new). Its own keys
+  /// then go straight into the table that becomes its share of the result, so each rank builds
+  /// one table instead of two. 0 keys: always combine.
+  std::uint64_t stop_combining_keys = std::uint64_t{1} << 20;
+  double stop_combining_fraction = 0.5;
 };
 
 /// Each rank's own records, computed rather than read: map(const T&, emit) once per item.
@@ -116,6 +123,33 @@ void check_map_function() {
                 "convertible to V");
 }
 
+/// One rank's map output: its table and, once it stopped combining other ranks' keys, the
+/// pairs it routed to them (one buffer per rank; then the table holds only its own keys).
+template <class J>
+struct MapOutput {
+  table_of<J> table;
+  std::vector<Bytes> routed;
+};
+
+/// Stops combining other ranks' keys (MapReduceOptions::stop_combining_keys) when this rank's
+/// keys are nearly all distinct: the keys in the table so far are split by owner, the table
+/// keeps this rank's and the others' start their buffers.
+template <class Table, class Emit>
+void stop_combining_if_distinct(MPI_Comm comm, const MapReduceOptions& options, Table& table, Emit& emit) {
+  int rank = 0, ranks = 1;
+  MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
+  MR_MPI_CALL(MPI_Comm_size, comm, &ranks);
+  if (ranks < 2 || options.stop_combining_keys == 0 || !emit.combining() || table.size() < options.stop_combining_keys ||
+      static_cast<double>(table.size()) < options.stop_combining_fraction * static_cast<double>(emit.emitted()))
+    return;
+  emit.flush();
+  std::vector<Bytes> parts = partition_table(table, ranks);
+  const Bytes own = std::exchange(parts[static_cast<std::size_t>(rank)], Bytes());
+  table = Table(entry_count_estimate<typename Table::value_type>(own) + kFirstTableKeys, table.reducer());
+  merge_buffer(std::string_view(own), table);
+  emit.route_to_owners(rank, std::move(parts));
+}
+
 /// Maps one block of whole lines into `emit` (the one record loop of both engines).
 template <class Map, class Emit>
 void map_block(std::string_view lines, const BlockOrigin& origin, Map& map, Emit& emit, MapReduceStats& stats) {
@@ -138,8 +172,8 @@ void timed_read(MapReduceStats& stats, F&& read_and_map) {
 
 /// This rank's map phase over files: its own byte ranges, into a local table.
 template <class J>
-table_of<J> map_files(MPI_Comm comm, const J& job, const std::vector<std::string>& inputs,
-                      const MapReduceOptions& options, MapReduceStats& stats) {
+MapOutput<J> map_files(MPI_Comm comm, const J& job, const std::vector<std::string>& inputs,
+                       const MapReduceOptions& options, MapReduceStats& stats) {
   check_map_function<J, std::string_view>();
   int rank = 0;
   MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
@@ -153,15 +187,17 @@ table_of<J> map_files(MPI_Comm comm, const J& job, const std::vector<std::string
   timed_read(stats, [&] {
     for_each_local_block(comm, inputs, read, [&](std::string_view lines, const BlockOrigin& origin) {
       map_block(lines, origin, map, emit, stats);
+      stop_combining_if_distinct(comm, options, table, emit);
       if (report) options.on_mapped(lines.size());
     });
   });
-  return table;
+  return {std::move(table), emit.take_routed()};
 }
 
 /// This rank's map phase over its own items.
 template <class J, class T>
-table_of<J> map_items(MPI_Comm comm, const J& job, const std::vector<T>& items, MapReduceStats& stats) {
+MapOutput<J> map_items(MPI_Comm comm, const J& job, const std::vector<T>& items, const MapReduceOptions& options,
+                       MapReduceStats& stats) {
   check_map_function<J, T>();
   table_of<J> table(kFirstTableKeys, job.reduce);
   emitter_of<J> emit(table);
@@ -170,7 +206,14 @@ table_of<J> map_items(MPI_Comm comm, const J& job, const std::vector<T>& items, 
   agree_on_error(comm, [&] {
     std::size_t index = 0;
     try {
-      for (; index < items.size(); ++index) map(items[index], emit);
+      constexpr std::size_t check_every = 4096;  // items between looks at the table
+      for (; index < items.size(); ++index) {
+        map(items[index], emit);
+        if (index % check_every == check_every - 1) {
+          emit.flush();
+          stop_combining_if_distinct(comm, options, table, emit);
+        }
+      }
     } catch (const RecordError& e) {
       throw InputError("item " + std::to_string(index) + ": " + e.what());
     }
@@ -178,17 +221,19 @@ table_of<J> map_items(MPI_Comm comm, const J& job, const std::vector<T>& items, 
     stats.records += items.size();
   });
   stats.phases.map += clock.lap();
-  return table;
+  return {std::move(table), emit.take_routed()};
 }
 
 /// The shuffle and reduce: each key to its owner rank, reduced there. Collective.
 template <class J>
-distributed_of<J> reduce_by_owner(MPI_Comm comm, table_of<J> local, const MapReduceStats& mapped,
+distributed_of<J> reduce_by_owner(MPI_Comm comm, MapOutput<J> local, const MapReduceStats& mapped,
                                   const MapReduceOptions& options) {
-  table_of<J> owned(16, local.reducer());
+  table_of<J> owned(16, local.table.reducer());
   PhaseTimes phases = mapped.phases;
   // The reduce function runs in the merge and may throw: every rank agrees.
-  agree_on_error(comm, [&] { owned = shuffle_to_owners(comm, local, options.exchange_limit, &phases); });
+  agree_on_error(comm, [&] {
+    owned = shuffle_to_owners(comm, local.table, std::move(local.routed), options.exchange_limit, &phases);
+  });
   std::uint64_t mine[2] = {mapped.bytes, mapped.records}, total[2] = {0, 0};
   MR_MPI_CALL(MPI_Allreduce, mine, total, 2, MPI_UINT64_T, MPI_SUM, comm);
   return distributed_of<J>(comm, std::move(owned), MapReduceStats{total[0], total[1], phases});
@@ -218,7 +263,7 @@ template <AnyJob J, class T>
 detail::distributed_of<J> map_reduce_distributed(const boost::mpi::communicator& comm, Items<T> input, const J& job,
                                                  const MapReduceOptions& options = {}) {
   MapReduceStats stats;
-  auto local = detail::map_items(comm, job, input.items, stats);
+  auto local = detail::map_items(comm, job, input.items, options, stats);
   return detail::reduce_by_owner<J>(comm, std::move(local), stats, options);
 }
 

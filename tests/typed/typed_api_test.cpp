@@ -54,6 +54,32 @@ TEST(TypedApi, EveryKeyAndValueKindMatchesTheOracle) {
                  "string->string");
 }
 
+TEST(TypedApi, RoutingUncombinedPairsMatchesTheOracle) {
+  // Every rank stops combining other ranks' keys after its first block (or 4096 items) and
+  // routes their pairs uncombined, for every key and value kind.
+  SharedDir dir;
+  const std::string a = typed::generated_text(700), b = typed::generated_text(90) + "tail-without-newline";
+  const auto inputs = std::vector<std::string>{dir.write("a.txt", a), dir.write("b.txt", b)};
+  const auto expected = typed::oracle(a + b);
+  const mr::MapReduceOptions routing{
+      .chunk_bytes = 1000, .exchange_limit = 4096, .stop_combining_keys = 1, .stop_combining_fraction = 0.0};
+  expect_on_root(mr::map_reduce(world(), inputs, typed::string_long, routing), expected.string_long, "string->long");
+  expect_on_root(mr::map_reduce(world(), inputs, typed::int_avg, routing), expected.int_avg, "int->Avg struct");
+  expect_on_root(mr::map_reduce(world(), inputs, typed::tuple_long, routing), expected.tuple_long, "tuple->long");
+  expect_on_root(mr::map_reduce(world(), inputs, typed::tag_hist, routing), expected.tag_hist, "Boost class key/value");
+  expect_on_root(mr::map_reduce(world(), inputs, typed::string_string, routing), expected.string_string,
+                 "string->string");
+  // Items: 10000 per rank over 3000 keys, so the switch happens mid-way through a rank's items.
+  std::vector<long> mine(10000);
+  for (std::size_t i = 0; i < mine.size(); ++i) mine[i] = static_cast<long>(i * 7 + static_cast<std::size_t>(world().rank()));
+  auto hist = mr::map_reduce<long, long>(world(), mr::items(mine), [](const long& x, auto& emit) { emit(x % 3000, 1L); },
+                                         std::plus<>{}, routing);
+  std::map<long, long> want;
+  for (int r = 0; r < world().size(); ++r)
+    for (long i = 0; i < 10000; ++i) ++want[(i * 7 + r) % 3000];
+  expect_on_root(hist, want, "items, routed");
+}
+
 TEST(TypedApi, TheIssuesSketchCompilesUnchanged) {
   SharedDir dir;
   const auto text = typed::generated_text(50);

@@ -117,18 +117,32 @@ inline std::uint64_t rounds_for(std::uint64_t bytes, std::uint64_t per_round) no
 }
 
 /// The shuffle: sends every key of `local` to its owner rank (all-to-all) and returns the
-/// table of the keys this rank owns, reduced. `local` is emptied. Collective. Adds the time
-/// of the exchange and of the merge to `phases` (shuffle, reduce) when given.
+/// table of the keys this rank owns, reduced. `local` is emptied. With `routed` (one buffer
+/// per rank: pairs the map sent on uncombined), `local` holds only this rank's keys: it is
+/// kept as the result and only the buffers are exchanged. Collective. Adds the time of the
+/// exchange and of the merge to `phases` (shuffle, reduce) when given.
 template <class V, class Reduce>
-FlatTable<V, Reduce> shuffle_to_owners(MPI_Comm comm, FlatTable<V, Reduce>& local, std::uint64_t limit = INT_MAX,
-                                       PhaseTimes* phases = nullptr) {
+FlatTable<V, Reduce> shuffle_to_owners(MPI_Comm comm, FlatTable<V, Reduce>& local, std::vector<Bytes> routed = {},
+                                       std::uint64_t limit = INT_MAX, PhaseTimes* phases = nullptr) {
   int size = 1;
   MR_MPI_CALL(MPI_Comm_size, comm, &size);
-  if (size == 1) return std::exchange(local, FlatTable<V, Reduce>(16, local.reducer()));
+  if (size == 1 && routed.empty()) return std::exchange(local, FlatTable<V, Reduce>(16, local.reducer()));
+  PhaseClock clock;
+  if (!routed.empty()) {
+    FlatTable<V, Reduce> owned = std::exchange(local, FlatTable<V, Reduce>(16, local.reducer()));
+    auto received = alltoallv_bytes(comm, routed, limit);
+    std::vector<Bytes>().swap(routed);
+    if (phases) phases->shuffle += clock.lap();
+    for (auto& buffer : received) {
+      merge_buffer(std::string_view(buffer), owned);
+      Bytes().swap(buffer);
+    }
+    if (phases) phases->reduce += clock.lap();
+    return owned;
+  }
   // The send buffers hold every entry: free the table before the exchange, so a rank never
   // holds the table, the send buffers and the received ones at once (10 M distinct keys at
   // -np 2: 170 MB less at the peak).
-  PhaseClock clock;
   std::vector<Bytes> send = partition_table(local, size);
   local.clear();
   auto received = alltoallv_bytes(comm, send, limit);
