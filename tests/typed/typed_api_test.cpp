@@ -33,42 +33,37 @@ void expect_on_root(const Map& got, const Map& expected, const char* what) {
   }
 }
 
-}  // namespace
-
-TEST(TypedApi, EveryKeyAndValueKindMatchesTheOracle) {
+/// Every kind of key and value, over two files, against the oracle, with `options`.
+void expect_every_kind(const mr::MapReduceOptions& options) {
   SharedDir dir;
   const std::string a = typed::generated_text(700), b = typed::generated_text(90) + "tail-without-newline";
   const auto inputs = std::vector<std::string>{dir.write("a.txt", a), dir.write("b.txt", b)};
   const auto expected = typed::oracle(a + b);
+  expect_on_root(mr::map_reduce(world(), inputs, typed::string_long, options), expected.string_long, "string->long");
+  expect_on_root(mr::map_reduce(world(), inputs, typed::string_double, options), expected.string_double, "string->double");
+  expect_on_root(mr::map_reduce(world(), inputs, typed::int_long, options), expected.int_long, "int->long");
+  expect_on_root(mr::map_reduce(world(), inputs, typed::int_avg, options), expected.int_avg, "int->Avg struct");
+  expect_on_root(mr::map_reduce(world(), inputs, typed::pair_long, options), expected.pair_long, "pair->long");
+  expect_on_root(mr::map_reduce(world(), inputs, typed::tuple_long, options), expected.tuple_long, "tuple->long");
+  expect_on_root(mr::map_reduce(world(), inputs, typed::tag_hist, options), expected.tag_hist, "Boost class key/value");
+  expect_on_root(mr::map_reduce(world(), inputs, typed::string_string, options), expected.string_string,
+                 "string->string");
+}
+
+}  // namespace
+
+TEST(TypedApi, EveryKeyAndValueKindMatchesTheOracle) {
   // Small partitions and exchange rounds, so every rank maps several ranges and the
   // shuffle runs in many rounds.
-  const mr::MapReduceOptions small{.chunk_bytes = 1000, .exchange_limit = 4096};
-  expect_on_root(mr::map_reduce(world(), inputs, typed::string_long, small), expected.string_long, "string->long");
-  expect_on_root(mr::map_reduce(world(), inputs, typed::string_double, small), expected.string_double, "string->double");
-  expect_on_root(mr::map_reduce(world(), inputs, typed::int_long, small), expected.int_long, "int->long");
-  expect_on_root(mr::map_reduce(world(), inputs, typed::int_avg, small), expected.int_avg, "int->Avg struct");
-  expect_on_root(mr::map_reduce(world(), inputs, typed::pair_long, small), expected.pair_long, "pair->long");
-  expect_on_root(mr::map_reduce(world(), inputs, typed::tuple_long, small), expected.tuple_long, "tuple->long");
-  expect_on_root(mr::map_reduce(world(), inputs, typed::tag_hist, small), expected.tag_hist, "Boost class key/value");
-  expect_on_root(mr::map_reduce(world(), inputs, typed::string_string, small), expected.string_string,
-                 "string->string");
+  expect_every_kind({.chunk_bytes = 1000, .exchange_limit = 4096});
 }
 
 TEST(TypedApi, RoutingUncombinedPairsMatchesTheOracle) {
   // Every rank stops combining other ranks' keys after its first block (or 4096 items) and
   // routes their pairs uncombined, for every key and value kind.
-  SharedDir dir;
-  const std::string a = typed::generated_text(700), b = typed::generated_text(90) + "tail-without-newline";
-  const auto inputs = std::vector<std::string>{dir.write("a.txt", a), dir.write("b.txt", b)};
-  const auto expected = typed::oracle(a + b);
   const mr::MapReduceOptions routing{
       .chunk_bytes = 1000, .exchange_limit = 4096, .stop_combining_keys = 1, .stop_combining_fraction = 0.0};
-  expect_on_root(mr::map_reduce(world(), inputs, typed::string_long, routing), expected.string_long, "string->long");
-  expect_on_root(mr::map_reduce(world(), inputs, typed::int_avg, routing), expected.int_avg, "int->Avg struct");
-  expect_on_root(mr::map_reduce(world(), inputs, typed::tuple_long, routing), expected.tuple_long, "tuple->long");
-  expect_on_root(mr::map_reduce(world(), inputs, typed::tag_hist, routing), expected.tag_hist, "Boost class key/value");
-  expect_on_root(mr::map_reduce(world(), inputs, typed::string_string, routing), expected.string_string,
-                 "string->string");
+  expect_every_kind(routing);
   // Items: 10000 per rank over 3000 keys, so the switch happens mid-way through a rank's items.
   std::vector<long> mine(10000);
   for (std::size_t i = 0; i < mine.size(); ++i) mine[i] = static_cast<long>(i * 7 + static_cast<std::size_t>(world().rank()));
