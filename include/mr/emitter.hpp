@@ -87,9 +87,12 @@ class Emitter {
   void flush() { adder_.flush(); }
 
  private:
+  MR_HOT_INLINE static bool inside(std::string_view bytes, const char* begin, const char* end) noexcept {
+    return bytes.data() >= begin && bytes.data() + bytes.size() <= end;
+  }
   /// A string key: used in place when it lies in the block being mapped, else copied (or routed).
   MR_HOT_INLINE void push(std::string_view bytes, V&& value) {
-    if (bytes.data() >= window_begin_ && bytes.data() + bytes.size() <= window_end_) [[likely]]
+    if (inside(bytes, window_begin_, window_end_)) [[likely]]
       adder_.add(bytes, std::move(value));
     else
       push_string_copy(bytes, std::move(value));
@@ -105,7 +108,7 @@ class Emitter {
   void route(std::string_view bytes, V&& value) {
     const int owner = detail::owner_of(detail::hash_bytes(bytes), static_cast<int>(routed_.size()));
     if (owner != rank_) detail::append_entry(routed_[static_cast<std::size_t>(owner)], bytes, value);
-    else if (bytes.data() >= block_begin_ && bytes.data() + bytes.size() <= block_end_) adder_.add(bytes, std::move(value));
+    else if (inside(bytes, block_begin_, block_end_)) adder_.add(bytes, std::move(value));
     else adder_.add_copy(bytes, std::move(value));
   }
   detail::PrefetchingAdder<Table> adder_;

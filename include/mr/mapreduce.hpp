@@ -136,13 +136,15 @@ struct MapOutput {
 /// keeps this rank's and the others' start their buffers.
 template <class Table, class Emit>
 void stop_combining_if_distinct(MPI_Comm comm, const MapReduceOptions& options, Table& table, Emit& emit) {
+  if (!emit.combining() || options.stop_combining_keys == 0) return;
+  emit.flush();  // the table's size counts every pair emitted so far
+  if (table.size() < options.stop_combining_keys ||
+      static_cast<double>(table.size()) < options.stop_combining_fraction * static_cast<double>(emit.emitted()))
+    return;
   int rank = 0, ranks = 1;
   MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
   MR_MPI_CALL(MPI_Comm_size, comm, &ranks);
-  if (ranks < 2 || options.stop_combining_keys == 0 || !emit.combining() || table.size() < options.stop_combining_keys ||
-      static_cast<double>(table.size()) < options.stop_combining_fraction * static_cast<double>(emit.emitted()))
-    return;
-  emit.flush();
+  if (ranks < 2) return;
   std::vector<Bytes> parts = partition_table(table, ranks);
   const Bytes own = std::exchange(parts[static_cast<std::size_t>(rank)], Bytes());
   table = Table(entry_count_estimate<typename Table::value_type>(own) + kFirstTableKeys, table.reducer());
@@ -209,10 +211,7 @@ MapOutput<J> map_items(MPI_Comm comm, const J& job, const std::vector<T>& items,
       constexpr std::size_t check_every = 4096;  // items between looks at the table
       for (; index < items.size(); ++index) {
         map(items[index], emit);
-        if (index % check_every == check_every - 1) {
-          emit.flush();
-          stop_combining_if_distinct(comm, options, table, emit);
-        }
+        if (index % check_every == check_every - 1) stop_combining_if_distinct(comm, options, table, emit);
       }
     } catch (const RecordError& e) {
       throw InputError("item " + std::to_string(index) + ": " + e.what());

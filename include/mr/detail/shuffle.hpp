@@ -128,30 +128,28 @@ FlatTable<V, Reduce> shuffle_to_owners(MPI_Comm comm, FlatTable<V, Reduce>& loca
   MR_MPI_CALL(MPI_Comm_size, comm, &size);
   if (size == 1 && routed.empty()) return std::exchange(local, FlatTable<V, Reduce>(16, local.reducer()));
   PhaseClock clock;
-  if (!routed.empty()) {
-    FlatTable<V, Reduce> owned = std::exchange(local, FlatTable<V, Reduce>(16, local.reducer()));
-    auto received = alltoallv_bytes(comm, routed, limit);
-    std::vector<Bytes>().swap(routed);
-    if (phases) phases->shuffle += clock.lap();
-    for (auto& buffer : received) {
-      merge_buffer(std::string_view(buffer), owned);
-      Bytes().swap(buffer);
-    }
-    if (phases) phases->reduce += clock.lap();
-    return owned;
+  const bool local_is_owned = !routed.empty();
+  FlatTable<V, Reduce> owned(16, local.reducer());
+  std::vector<Bytes> send;
+  if (local_is_owned) {
+    owned = std::exchange(local, FlatTable<V, Reduce>(16, local.reducer()));
+    send = std::move(routed);
+  } else {
+    // The send buffers hold every entry: free the table before the exchange, so a rank never
+    // holds the table, the send buffers and the received ones at once (10 M distinct keys at
+    // -np 2: 170 MB less at the peak).
+    send = partition_table(local, size);
+    local.clear();
   }
-  // The send buffers hold every entry: free the table before the exchange, so a rank never
-  // holds the table, the send buffers and the received ones at once (10 M distinct keys at
-  // -np 2: 170 MB less at the peak).
-  std::vector<Bytes> send = partition_table(local, size);
-  local.clear();
   auto received = alltoallv_bytes(comm, send, limit);
   std::vector<Bytes>().swap(send);
   if (phases) phases->shuffle += clock.lap();
-  std::size_t entries = 0;
-  for (const auto& buffer : received) entries += entry_count_estimate<V>(std::string_view(buffer));
-  // Size the table from what arrived rather than grow it.
-  FlatTable<V, Reduce> owned(entries + 16, local.reducer());
+  if (!local_is_owned) {
+    // Size the table from what arrived rather than grow it.
+    std::size_t entries = 0;
+    for (const auto& buffer : received) entries += entry_count_estimate<V>(std::string_view(buffer));
+    owned = FlatTable<V, Reduce>(entries + 16, local.reducer());
+  }
   for (auto& buffer : received) {
     merge_buffer(std::string_view(buffer), owned);
     Bytes().swap(buffer);
