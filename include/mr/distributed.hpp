@@ -46,7 +46,7 @@ class Distributed {
   /// Calls f(key, value) for every key this rank owns (unordered). Local.
   template <class F>
   void for_each(F&& f) const {
-    table_.for_each([&](std::string_view key, std::uint64_t, const V& value) {
+    table_.for_each([&](std::string_view key, const V& value) {
       if constexpr (std::same_as<K, std::string> && std::invocable<F&, std::string_view, const V&>) f(key, value);
       else f(detail::decode_key<K>(key), value);
     });
@@ -163,7 +163,7 @@ class Distributed {
       std::vector<View> heap;  // front: the worst of the k kept
       heap.reserve(std::min(k, table_.size()));
       if (k > 0)
-        table_.for_each([&](std::string_view key, std::uint64_t, const V& value) {
+        table_.for_each([&](std::string_view key, const V& value) {
           const View view(key, &value);
           if (heap.size() < k) {
             heap.push_back(view);
@@ -186,7 +186,7 @@ class Distributed {
   std::vector<std::pair<K, V>> entries() const {
     std::vector<std::pair<K, V>> out;
     out.reserve(table_.size());
-    table_.for_each([&](std::string_view key, std::uint64_t, const V& value) {
+    table_.for_each([&](std::string_view key, const V& value) {
       out.emplace_back(detail::decode_key<K>(key), value);
     });
     return out;
@@ -225,7 +225,7 @@ class Distributed {
   std::vector<Entry> sort_entries() const {
     std::vector<Entry> out;
     out.reserve(table_.size());
-    table_.for_each([&](std::string_view key, std::uint64_t, const V& value) {
+    table_.for_each([&](std::string_view key, const V& value) {
       if constexpr (std::same_as<K, std::string>) out.push_back(Entry{key, value});
       else out.push_back(Entry{detail::decode_key<K>(key), value});
     });

@@ -214,7 +214,7 @@ table_of<J> pool_reduce(const std::function<ProcessPoolExecutor&()>& executor, c
 template <class K, class V, class Reduce>
 std::map<K, V> to_map(const FlatTable<V, Reduce>& table) {
   std::map<K, V> out;
-  table.for_each([&](std::string_view key, std::uint64_t, const V& value) { out.emplace(decode_key<K>(key), value); });
+  table.for_each([&](std::string_view key, const V& value) { out.emplace(decode_key<K>(key), value); });
   return out;
 }
 

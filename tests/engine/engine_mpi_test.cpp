@@ -260,6 +260,51 @@ TEST(SampleSort, SlicesInRankOrderAreTheGlobalOrder) {
   }
 }
 
+TEST(ParallelFile, PartsMadeAPieceAtATimeByEveryRoute) {
+  const SharedDir dir;
+  const int rank = world().rank();
+  // Rank r's part is r*10 lines made in pieces of 1, 2, 3 ... lines (rank 0's part is empty),
+  // through writes smaller than most pieces.
+  auto line = [](int r, int i) { return "r" + std::to_string(r) + " piece line " + std::to_string(i) + "\n"; };
+  std::string expected, mine;
+  for (int r = 0; r < world().size(); ++r)
+    for (int i = 0; i < r * 10; ++i) {
+      expected += line(r, i);
+      if (r == rank) mine += line(r, i);
+    }
+  const auto produce = [&](const auto& write) {
+    for (int i = 0, n = 1; i < rank * 10; n += 1) {
+      std::string piece;
+      for (int k = 0; k < n && i < rank * 10; ++k, ++i) piece += line(rank, i);
+      write(piece);
+    }
+  };
+  for (const auto route : {ParallelWrite::every_rank, ParallelWrite::through_root}) {
+    const auto path = (dir.path() / "pieces.txt").string();
+    write_in_rank_order(world(), path, mine.size(), produce, {route, /*chunk_limit=*/5});
+    if (rank == 0) {
+      std::ifstream in(path, std::ios::binary);
+      std::stringstream got;
+      got << in.rdbuf();
+      EXPECT_EQ(got.str(), expected);
+    }
+    world().barrier();
+    // A part that makes more or fewer bytes than it declared: an error on every rank, and the
+    // file of the previous round is not replaced.
+    // Rank 0 declares a byte it does not make; the last of several ranks makes one more than it declares.
+    const bool last = world().size() > 1 && rank == world().size() - 1;
+    const std::uint64_t wrong = last ? mine.size() - 1 : mine.size() + (rank == 0 ? 1 : 0);
+    try {
+      write_in_rank_order(world(), path, wrong, produce, {route, /*chunk_limit=*/5});
+      ADD_FAILURE() << "expected an error for a part of the wrong size";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("declared"), std::string::npos) << e.what();
+    }
+    if (rank == 0) EXPECT_EQ(fs::file_size(path), expected.size());
+    world().barrier();
+  }
+}
+
 TEST(ParallelFile, RanksPartsInRankOrderByEveryRoute) {
   const SharedDir dir;
   const int rank = world().rank();

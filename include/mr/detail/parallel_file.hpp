@@ -18,6 +18,7 @@
 
 #include <climits>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -42,5 +43,15 @@ struct ParallelWriteOptions {
 /// naming the path, and no file is left behind.
 ParallelWrite write_in_rank_order(MPI_Comm comm, const std::string& path, std::string_view bytes,
                                   const ParallelWriteOptions& options = {});
+
+/// Passes the pieces of a rank's part, in order, to the writer it is given.
+using PartProducer = std::function<void(const std::function<void(std::string_view)>& write)>;
+
+/// The same for a part of `size` bytes made a piece at a time by `produce(write)` (pieces of
+/// any size, `size` in all), so that no rank holds its whole part: the result file is
+/// formatted a cache-sized chunk at a time and written as it is made. Throws std::logic_error
+/// (on this rank) when the pieces do not add up to `size`.
+ParallelWrite write_in_rank_order(MPI_Comm comm, const std::string& path, std::uint64_t size,
+                                  const PartProducer& produce, const ParallelWriteOptions& options = {});
 
 }  // namespace mr::detail

@@ -71,7 +71,7 @@ template <class V, class Reduce>
 Bytes serialize_table(const FlatTable<V, Reduce>& table) {
   Bytes out;
   out.reserve(table.size() * 16);
-  table.for_each([&](std::string_view key, std::uint64_t, const V& value) { append_entry(out, key, value); });
+  table.for_each([&](std::string_view key, const V& value) { append_entry(out, key, value); });
   return out;
 }
 

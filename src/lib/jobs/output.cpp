@@ -124,7 +124,12 @@ std::size_t result_lines_size(const ResultEntry* first, const ResultEntry* last)
 
 char* format_result_lines(char* at, const ResultEntry* first, const ResultEntry* last) {
   constexpr std::size_t kCountDigits = 20;  // the longest int64 (with its sign)
+  // In output order the keys are random accesses into the table (or the received buffers):
+  // loading the bytes of the key a few lines ahead overlaps those cache misses, which were
+  // most of the formatting (1 M lines at -np 1: 72 -> 26-31 ms).
+  constexpr std::ptrdiff_t kAhead = 16;
   for (const ResultEntry* entry = first; entry != last; ++entry) {
+    if (last - entry > kAhead) __builtin_prefetch(entry[kAhead].key.data());
     std::memcpy(at, entry->key.data(), entry->key.size());
     at += entry->key.size();
     *at++ = '\t';
@@ -143,7 +148,7 @@ void append_result_lines(std::string& out, const ResultEntry* first, const Resul
 std::vector<ResultEntry> ordered_entries(const CountTable& table, std::size_t limit) {
   std::vector<ResultEntry> entries;
   entries.reserve(table.size());
-  table.for_each([&](std::string_view key, std::uint64_t, std::int64_t value) { entries.push_back({key, value}); });
+  table.for_each([&](std::string_view key, std::int64_t value) { entries.push_back({key, value}); });
   if (limit < entries.size())
     std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(limit), entries.end(), result_before);
   else
@@ -153,7 +158,7 @@ std::vector<ResultEntry> ordered_entries(const CountTable& table, std::size_t li
 
 void write_result_file(const std::string& path, const std::vector<ResultEntry>& entries) {
   AtomicFile file(path);
-  constexpr std::size_t kLinesPerWrite = 4096;
+  constexpr auto kLinesPerWrite = static_cast<std::size_t>(kResultLinesPerWrite);
   std::string buffer;
   for (std::size_t at = 0; at < entries.size(); at += kLinesPerWrite) {
     buffer.clear();

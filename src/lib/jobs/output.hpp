@@ -29,11 +29,8 @@ struct ResultEntry {
   ResultEntry(std::string_view k, std::int64_t c) noexcept : key(k), count(c), prefix(key_prefix(k)) {}
 
   static std::uint64_t key_prefix(std::string_view key) noexcept {
-    unsigned char bytes[8] = {};
-    std::memcpy(bytes, key.data(), std::min<std::size_t>(8, key.size()));
-    std::uint64_t prefix = 0;
-    for (const unsigned char b : bytes) prefix = (prefix << 8) | b;
-    return prefix;
+    // The first bytes as a little-endian word, zero padded, byte-swapped: byte 0 on top.
+    return __builtin_bswap64(short_key(key.data(), std::min<std::size_t>(8, key.size())).lo);
   }
 };
 
@@ -59,6 +56,9 @@ std::size_t result_lines_size(const ResultEntry* first, const ResultEntry* last)
 /// Writes the result lines of [first, last) at `at` (result_lines_size bytes: one key copy
 /// and one to_chars per line); returns the end.
 char* format_result_lines(char* at, const ResultEntry* first, const ResultEntry* last);
+/// Result lines formatted per write of an output file: about 1 MB of text for words and
+/// 1-grams, which stays in the cache between formatting and the kernel's copy.
+inline constexpr std::ptrdiff_t kResultLinesPerWrite = std::ptrdiff_t{1} << 16;
 /// Appends the result lines `key TAB count\n` of [first, last) to `out`, sized once and filled in place.
 void append_result_lines(std::string& out, const ResultEntry* first, const ResultEntry* last);
 
