@@ -47,6 +47,13 @@ class SharedDir : public mr_test::SharedDir {
 
 const std::string four_lines = "I know what I know\nI know that I know\nI don't know much\nThey don't know much\n";
 
+std::string file_contents(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 std::string generated_text(int lines) {
   std::string text;
   for (int i = 0; i < lines; ++i) {
@@ -282,12 +289,7 @@ TEST(ParallelFile, PartsMadeAPieceAtATimeByEveryRoute) {
   for (const auto route : {ParallelWrite::every_rank, ParallelWrite::through_root}) {
     const auto path = (dir.path() / "pieces.txt").string();
     write_in_rank_order(world(), path, mine.size(), produce, {route, /*chunk_limit=*/5});
-    if (rank == 0) {
-      std::ifstream in(path, std::ios::binary);
-      std::stringstream got;
-      got << in.rdbuf();
-      EXPECT_EQ(got.str(), expected);
-    }
+    if (rank == 0) EXPECT_EQ(file_contents(path), expected);
     world().barrier();
     // A part that makes more or fewer bytes than it declared: an error on every rank, and the
     // file of the previous round is not replaced.
@@ -322,12 +324,7 @@ TEST(ParallelFile, RanksPartsInRankOrderByEveryRoute) {
     const ParallelWrite taken = write_in_rank_order(world(), path, part, {route, /*chunk_limit=*/7});
     // One host: every rank can open the file; one rank writes without MPI-IO.
     EXPECT_EQ(taken, world().size() == 1 ? ParallelWrite::through_root : route);
-    if (rank == 0) {
-      std::ifstream in(path, std::ios::binary);
-      std::stringstream got;
-      got << in.rdbuf();
-      EXPECT_EQ(got.str(), expected);
-    }
+    if (rank == 0) EXPECT_EQ(file_contents(path), expected);
     world().barrier();
   }
   // Empty parts everywhere: an empty file.

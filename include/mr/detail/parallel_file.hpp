@@ -49,8 +49,8 @@ using PartProducer = std::function<void(const std::function<void(std::string_vie
 
 /// The same for a part of `size` bytes made a piece at a time by `produce(write)` (pieces of
 /// any size, `size` in all), so that no rank holds its whole part: the result file is
-/// formatted a cache-sized chunk at a time and written as it is made. Throws std::logic_error
-/// (on this rank) when the pieces do not add up to `size`.
+/// formatted a cache-sized chunk at a time and written as it is made. Pieces that do not add
+/// up to `size` fail the write on every rank (std::logic_error on the rank that made them).
 ParallelWrite write_in_rank_order(MPI_Comm comm, const std::string& path, std::uint64_t size,
                                   const PartProducer& produce, const ParallelWriteOptions& options = {});
 
