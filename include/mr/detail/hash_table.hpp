@@ -114,7 +114,7 @@ inline std::uint64_t hash_bytes(const char* data, std::size_t size) noexcept {
 
 /// Equality of two byte strings of the same size, inlined for the short keys words are
 /// (a library memcmp call costs more than the comparison). Never reads past either end.
-inline bool bytes_equal(const char* a, const char* b, std::size_t n) noexcept {
+MR_HOT_INLINE bool bytes_equal(const char* a, const char* b, std::size_t n) noexcept {
   auto load64 = [](const char* p) { std::uint64_t v; std::memcpy(&v, p, 8); return v; };
   auto load32 = [](const char* p) { std::uint32_t v; std::memcpy(&v, p, 4); return v; };
   if (n >= 8) {
