@@ -145,11 +145,7 @@ void stop_combining_if_distinct(MPI_Comm comm, const MapReduceOptions& options, 
   MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
   MR_MPI_CALL(MPI_Comm_size, comm, &ranks);
   if (ranks < 2) return;
-  std::vector<Bytes> parts = partition_table(table, ranks);
-  const Bytes own = std::exchange(parts[static_cast<std::size_t>(rank)], Bytes());
-  table = Table(entry_count_estimate<typename Table::value_type>(own) + kFirstTableKeys, table.reducer());
-  merge_buffer(std::string_view(own), table);
-  emit.route_to_owners(rank, std::move(parts));
+  emit.route_to_owners(rank, keep_own_keys(table, rank, ranks));
 }
 
 /// Maps one block of whole lines into `emit` (the one record loop of both engines).

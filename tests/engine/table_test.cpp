@@ -158,27 +158,77 @@ TEST(Table, AddCopyAndCustomReduce) {
   EXPECT_EQ(*counts.find("word0"), 8);
 }
 
-TEST(Buffers, SerializeMergeRoundTripAndPartition) {
-  CountTable a, b;
-  a.add("alpha", 2);
-  a.add(std::string(100, 'z'), 5);
-  a.add("", 1);  // an empty key survives
+TEST(Buffers, SerializeMergeRoundTripAndKeepOwnKeys) {
+  const auto make = [] {
+    CountTable a;
+    a.add("alpha", 2);
+    a.add(std::string(100, 'z'), 5);
+    a.add("", 1);  // an empty key survives
+    for (int i = 0; i < 50; ++i) a.add("key" + std::to_string(i), i);
+    return a;
+  };
+  const CountTable a = make();
+  CountTable b;
   b.add("alpha", 3);
   const auto buffer = serialize_table(a);
   merge_buffer(std::string_view(buffer.data(), buffer.size()), b);
-  EXPECT_EQ(as_map(b), (std::map<std::string, std::int64_t>{{"", 1}, {"alpha", 5}, {std::string(100, 'z'), 5}}));
+  auto expected = as_map(a);
+  expected["alpha"] += 3;
+  EXPECT_EQ(as_map(b), expected);
   for (int ranks : {1, 2, 3, 5}) {
-    const auto parts = partition_table(a, ranks);
-    ASSERT_EQ(parts.size(), static_cast<std::size_t>(ranks));
+    // Each rank's view: its own keys stay in the table, the others' go to their buffers.
     CountTable joined;
-    for (int r = 0; r < ranks; ++r)
-      for_each_entry<std::int64_t>(parts[r], [&](std::string_view key, std::int64_t value) {
-        EXPECT_EQ(owner_of(hash_bytes(key), ranks), r);
+    for (int rank = 0; rank < ranks; ++rank) {
+      CountTable mine = make();
+      const auto parts = keep_own_keys(mine, rank, ranks);
+      ASSERT_EQ(parts.size(), static_cast<std::size_t>(ranks));
+      EXPECT_TRUE(parts[static_cast<std::size_t>(rank)].empty());
+      mine.for_each([&](std::string_view key, std::int64_t value) {
+        EXPECT_EQ(owner_of(hash_bytes(key), ranks), rank);
         joined.add(key, value);
       });
-    EXPECT_EQ(as_map(joined), as_map(a));
+      for (int r = 0; r < ranks; ++r)
+        for_each_entry<std::int64_t>(parts[static_cast<std::size_t>(r)], [&](std::string_view key, std::int64_t) {
+          EXPECT_EQ(owner_of(hash_bytes(key), ranks), r);
+        });
+    }
+    EXPECT_EQ(as_map(joined), as_map(a));  // every key kept by exactly its owner
   }
   EXPECT_THROW(for_each_entry<std::int64_t>(std::string_view(buffer.data(), buffer.size() - 1), [](auto, auto) {}), mr::Error);
+}
+
+TEST(Table, RetainIfKeepsTheRestFindableAndGrowing) {
+  // Many keys of 1-40 bytes (inline and arena), string values (kept out of the slots), drop
+  // a third, then keep adding: against std::map.
+  const auto concat = [](const std::string& x, const std::string& y) { return x + y; };
+  FlatTable<std::string, decltype(concat)> table(16, concat);
+  std::map<std::string, std::string> oracle;
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 60000; ++i) {
+    std::string key = std::to_string(rng() % 40000) + std::string(rng() % 30, 'k');
+    const std::string value(1, static_cast<char>('a' + rng() % 26));
+    table.add(key, value);
+    oracle[key] += value;
+  }
+  std::size_t seen = 0;
+  table.retain_if([&](std::string_view key, std::uint64_t hash, const std::string& value) {
+    ++seen;
+    EXPECT_EQ(hash, hash_bytes(key));
+    EXPECT_EQ(value, oracle.at(std::string(key)));
+    return hash % 3 != 0;
+  });
+  EXPECT_EQ(seen, oracle.size());
+  std::erase_if(oracle, [](const auto& entry) { return hash_bytes(entry.first) % 3 == 0; });
+  EXPECT_EQ(table.size(), oracle.size());
+  for (const auto& [key, value] : oracle) ASSERT_NE(table.find(key), nullptr) << key;
+  for (int i = 0; i < 60000; ++i) {  // still a table: adds combine, and it grows
+    std::string key = std::to_string(rng() % 80000) + std::string(rng() % 30, 'k');
+    table.add(key, "x");
+    oracle[key] += "x";
+  }
+  std::map<std::string, std::string> got;
+  table.for_each([&](std::string_view key, const std::string& value) { got.emplace(key, value); });
+  EXPECT_EQ(got, oracle);
 }
 
 TEST(Buffers, RoundsForLimit) {

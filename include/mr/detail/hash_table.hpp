@@ -357,6 +357,41 @@ class FlatTable {
       }
   }
 
+  /// Keeps the entries for which keep(key, hash, value) is true and drops the others, in
+  /// place: no second table, and the slots keep their capacity (the caller goes on adding).
+  /// keep() sees every entry once and may read (or copy out) a dropped entry's value. The
+  /// walk starts after an empty slot, so every kept key's home lies between that slot and its
+  /// own, and taking it out and probing again from its home places it there or earlier. Arena
+  /// bytes of dropped long keys are not reclaimed; out-of-slot values are compacted.
+  template <class Keep>
+  void retain_if(Keep&& keep) {
+    const std::size_t count = slots_.size();
+    std::size_t start = 0;
+    while (slots_[start].meta != 0) ++start;  // at most 3/4 full: one is empty
+    std::vector<V> kept_values;
+    if constexpr (!slot_value_v<V>) kept_values.reserve(values_.size());
+    for (std::size_t n = 1; n < count; ++n) {
+      Slot& from = slots_[(start + n) & mask_];
+      if (from.meta == 0) continue;
+      Slot slot = from;  // an inline key's bytes are in the slot: read them from this copy
+      from = Slot{};
+      const std::string_view key = key_of(slot);
+      const std::uint64_t hash = hash_bytes(key);
+      if (!keep(key, hash, std::as_const(value_of(slot)))) {
+        --size_;
+        continue;
+      }
+      if constexpr (!slot_value_v<V>) {
+        kept_values.push_back(std::move(values_[slot.value]));
+        slot.value = kept_values.size() - 1;
+      }
+      std::size_t i = hash & mask_;
+      while (slots_[i].meta != 0) i = (i + 1) & mask_;
+      slots_[i] = slot;
+    }
+    if constexpr (!slot_value_v<V>) values_ = std::move(kept_values);
+  }
+
   void clear() {
     slots_ = HugeArray<Slot>(16);
     mask_ = 15;

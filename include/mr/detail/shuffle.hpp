@@ -90,14 +90,20 @@ inline int owner_of(std::uint64_t hash, int ranks) noexcept {
   return static_cast<int>(((hash >> 32) * static_cast<std::uint64_t>(ranks)) >> 32);
 }
 
-/// Splits the table into one buffer per owner rank.
+/// Keeps in `table` only the keys rank `rank` owns and returns the others' entries, one buffer
+/// per owner rank (this rank's empty): the table is filtered in place, so this rank's own keys
+/// are neither serialized nor sent to itself nor inserted into a second table.
 template <class V, class Reduce>
-std::vector<Bytes> partition_table(const FlatTable<V, Reduce>& table, int ranks) {
+std::vector<Bytes> keep_own_keys(FlatTable<V, Reduce>& table, int rank, int ranks) {
   std::vector<Bytes> out(static_cast<std::size_t>(ranks));
   for (auto& b : out) b.reserve(table.size() * 16 / static_cast<std::size_t>(ranks) + 64);
-  table.for_each([&](std::string_view key, std::uint64_t hash, const V& value) {
-    append_entry(out[static_cast<std::size_t>(owner_of(hash, ranks))], key, value);
+  table.retain_if([&](std::string_view key, std::uint64_t hash, const V& value) {
+    const int owner = owner_of(hash, ranks);
+    if (owner == rank) return true;
+    append_entry(out[static_cast<std::size_t>(owner)], key, value);
+    return false;
   });
+  Bytes().swap(out[static_cast<std::size_t>(rank)]);
   return out;
 }
 
@@ -117,39 +123,25 @@ inline std::uint64_t rounds_for(std::uint64_t bytes, std::uint64_t per_round) no
 }
 
 /// The shuffle: sends every key of `local` to its owner rank (all-to-all) and returns the
-/// table of the keys this rank owns, reduced. `local` is emptied. With `routed` (one buffer
-/// per rank: pairs the map sent on uncombined), `local` holds only this rank's keys: it is
-/// kept as the result and only the buffers are exchanged. Collective. Adds the time of the
-/// exchange and of the merge to `phases` (shuffle, reduce) when given.
+/// table of the keys this rank owns, reduced. `local` is emptied. Without `routed`, `local`
+/// keeps its own keys in place and the others' entries are exchanged; with `routed` (one
+/// buffer per rank: pairs the map sent on uncombined), `local` already holds only this rank's
+/// keys and the buffers are exchanged. Either way `local` becomes the result, and what arrives
+/// is merged into it. Collective. Adds the time of the exchange and of the merge to `phases`
+/// (shuffle, reduce) when given.
 template <class V, class Reduce>
 FlatTable<V, Reduce> shuffle_to_owners(MPI_Comm comm, FlatTable<V, Reduce>& local, std::vector<Bytes> routed = {},
                                        std::uint64_t limit = INT_MAX, PhaseTimes* phases = nullptr) {
-  int size = 1;
+  int rank = 0, size = 1;
+  MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
   MR_MPI_CALL(MPI_Comm_size, comm, &size);
   if (size == 1 && routed.empty()) return std::exchange(local, FlatTable<V, Reduce>(16, local.reducer()));
   PhaseClock clock;
-  const bool local_is_owned = !routed.empty();
-  FlatTable<V, Reduce> owned(16, local.reducer());
-  std::vector<Bytes> send;
-  if (local_is_owned) {
-    owned = std::exchange(local, FlatTable<V, Reduce>(16, local.reducer()));
-    send = std::move(routed);
-  } else {
-    // The send buffers hold every entry: free the table before the exchange, so a rank never
-    // holds the table, the send buffers and the received ones at once (10 M distinct keys at
-    // -np 2: 170 MB less at the peak).
-    send = partition_table(local, size);
-    local.clear();
-  }
+  std::vector<Bytes> send = routed.empty() ? keep_own_keys(local, rank, size) : std::move(routed);
+  FlatTable<V, Reduce> owned = std::exchange(local, FlatTable<V, Reduce>(16, local.reducer()));
   auto received = alltoallv_bytes(comm, send, limit);
   std::vector<Bytes>().swap(send);
   if (phases) phases->shuffle += clock.lap();
-  if (!local_is_owned) {
-    // Size the table from what arrived rather than grow it.
-    std::size_t entries = 0;
-    for (const auto& buffer : received) entries += entry_count_estimate<V>(std::string_view(buffer));
-    owned = FlatTable<V, Reduce>(entries + 16, local.reducer());
-  }
   for (auto& buffer : received) {
     merge_buffer(std::string_view(buffer), owned);
     Bytes().swap(buffer);
