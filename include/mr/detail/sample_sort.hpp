@@ -119,18 +119,27 @@ SortedSlice<T> sample_sort(MPI_Comm comm, std::vector<T> run, Less less, const C
     destination[i] = static_cast<std::uint32_t>(r);
     if constexpr (requires(const T& entry) { codec.encoded_size(entry); }) bytes_to[r] += codec.encoded_size(run[i]);
   }
+  // This rank's own entries stay as they are (they may point into the caller's table, which
+  // outlives the slice); only the others' are encoded, sent and decoded.
+  const auto self = static_cast<std::size_t>(rank);
   std::vector<Bytes> outgoing(ranks);
-  for (std::size_t r = 0; r < ranks; ++r) outgoing[r].reserve(bytes_to[r]);
-  for (std::size_t i = 0; i < run.size(); ++i) codec.encode(outgoing[destination[i]], run[i]);
+  for (std::size_t r = 0; r < ranks; ++r)
+    if (r != self) outgoing[r].reserve(bytes_to[r]);
+  std::vector<T> kept;
+  kept.reserve(static_cast<std::size_t>(std::count(destination.begin(), destination.end(), self)));
+  for (std::size_t i = 0; i < run.size(); ++i)
+    if (destination[i] == self) kept.push_back(std::move(run[i]));
+    else codec.encode(outgoing[destination[i]], run[i]);
   std::vector<std::uint32_t>().swap(destination);
-  std::vector<T>().swap(run);  // entries may point into the caller's table, which stays; free the index
+  std::vector<T>().swap(run);
 
   slice.storage = alltoallv_bytes(comm, outgoing, exchange_limit);
   std::vector<Bytes>().swap(outgoing);
+  slice.entries = std::move(kept);
   if constexpr (sample_sort_detail::min_entry_bytes<Codec>() > 0) {
     std::size_t bytes = 0;
     for (const Bytes& buffer : slice.storage) bytes += buffer.size();
-    slice.entries.reserve(bytes / sample_sort_detail::min_entry_bytes<Codec>());
+    slice.entries.reserve(slice.entries.size() + bytes / sample_sort_detail::min_entry_bytes<Codec>());
   }
   for (const Bytes& buffer : slice.storage) sample_sort_detail::decode_all(std::string_view(buffer), codec, slice.entries);
   local_sort(slice.entries, less);
