@@ -43,8 +43,14 @@ struct SortedSlice {
 
 /// Samples each rank contributes per rank of the job: more samples, better balanced slices
 /// (the slices' sizes vary by about 1/sqrt(s) of the even share with s samples per rank), at
-/// the price of an all-to-all of size * size * s entries.
-inline constexpr std::size_t kSamplesPerRank = 64;
+/// the price of every rank receiving and sorting size * size * s of them. So s is as large as
+/// that total of kSampleBudget allows, between 64 and 1024: 1024 up to 16 ranks, 64 from 64
+/// ranks on (with 64 per rank, the slices of a million 1-gram keys at -np 2 came out 53 / 47 %,
+/// and the larger one's sort and write set the phase's time).
+inline constexpr std::size_t kSampleBudget = std::size_t{1} << 18;
+inline constexpr std::size_t samples_per_rank(std::size_t ranks) noexcept {
+  return std::clamp<std::size_t>(kSampleBudget / (ranks * ranks), 64, 1024);
+}
 
 namespace sample_sort_detail {
 
@@ -97,7 +103,7 @@ SortedSlice<T> sample_sort(MPI_Comm comm, std::vector<T> run, Less less, const C
   // Samples of this run, sent to every rank: all ranks then pick the same splitters from the
   // same sorted sample.
   Bytes samples;
-  const std::size_t wanted = std::min(run.size(), kSamplesPerRank * ranks);
+  const std::size_t wanted = std::min(run.size(), samples_per_rank(ranks) * ranks);
   for (std::size_t i = 0; i < wanted; ++i) {
     const std::uint64_t spread = (static_cast<std::uint64_t>(i) * 0x9E3779B97F4A7C15ull) >> 11;
     codec.encode(samples, run[static_cast<std::size_t>(spread % run.size())]);
