@@ -1,5 +1,7 @@
 // mapreduce: word count and Google Books n-gram sums, on MPI ranks (mpirun) or on a pool
 // of worker processes (--workers N). See `mapreduce --help`.
+#include <malloc.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -13,9 +15,22 @@ namespace {
 /// Exit codes: 2 for a usage error (like Python's argparse), 1 for anything else.
 enum class Exit : int { Ok = 0, Failed = 1, Usage = 2 };
 
+/// A job allocates and frees buffers of megabytes in every phase (shuffle buffers, the sample
+/// sort's runs and slices). Keeping freed memory in the heap rather than unmapping it lets the
+/// next phase reuse pages already faulted in: on the 2-core test VM, where a fresh page costs
+/// more than the pass that fills it, the sort phase of a million 1-gram keys at -np 2 went from
+/// 0.093-0.117 to 0.070-0.083 s (7 interleaved pairs); a 10 M-key run's peak grew 5 %.
+/// (Blocks over 32 MiB, glibc's largest threshold, are still mapped and unmapped.)
+void keep_freed_memory() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 64 << 20);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  keep_freed_memory();
   mr::Runtime runtime(argc, argv);
   const bool is_root = runtime.rank() == 0;
   auto report = [&](const char* what, Exit code) {
