@@ -96,14 +96,14 @@ inline int owner_of(std::uint64_t hash, int ranks) noexcept {
 template <class V, class Reduce>
 std::vector<Bytes> keep_own_keys(FlatTable<V, Reduce>& table, int rank, int ranks) {
   std::vector<Bytes> out(static_cast<std::size_t>(ranks));
-  for (auto& b : out) b.reserve(table.size() * 16 / static_cast<std::size_t>(ranks) + 64);
+  for (int r = 0; r < ranks; ++r)
+    if (r != rank) out[static_cast<std::size_t>(r)].reserve(table.size() * 16 / static_cast<std::size_t>(ranks) + 64);
   table.retain_if([&](std::string_view key, std::uint64_t hash, const V& value) {
     const int owner = owner_of(hash, ranks);
     if (owner == rank) return true;
     append_entry(out[static_cast<std::size_t>(owner)], key, value);
     return false;
   });
-  Bytes().swap(out[static_cast<std::size_t>(rank)]);
   return out;
 }
 

@@ -162,16 +162,22 @@ std::vector<ResultEntry> ordered_entries(const CountTable& table, std::size_t li
   return entries;
 }
 
+void for_each_result_chunk(const ResultEntry* first, const ResultEntry* last,
+                           const std::function<void(std::string_view)>& write) {
+  constexpr std::ptrdiff_t kLinesPerChunk = std::ptrdiff_t{1} << 16;
+  std::string chunk;
+  for (const ResultEntry* at = first; at != last;) {
+    const ResultEntry* end = at + std::min(kLinesPerChunk, last - at);
+    chunk.clear();
+    append_result_lines(chunk, at, end);
+    write(chunk);
+    at = end;
+  }
+}
+
 void write_result_file(const std::string& path, const std::vector<ResultEntry>& entries) {
   AtomicFile file(path);
-  constexpr auto kLinesPerWrite = static_cast<std::size_t>(kResultLinesPerWrite);
-  std::string buffer;
-  for (std::size_t at = 0; at < entries.size(); at += kLinesPerWrite) {
-    buffer.clear();
-    const ResultEntry* first = entries.data() + at;
-    append_result_lines(buffer, first, first + std::min(kLinesPerWrite, entries.size() - at));
-    file.write(buffer);
-  }
+  for_each_result_chunk(entries.data(), entries.data() + entries.size(), [&](std::string_view chunk) { file.write(chunk); });
   file.commit();
 }
 

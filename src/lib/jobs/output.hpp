@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,11 +57,13 @@ std::size_t result_lines_size(const ResultEntry* first, const ResultEntry* last)
 /// Writes the result lines of [first, last) at `at` (result_lines_size bytes: one key copy
 /// and one to_chars per line); returns the end.
 char* format_result_lines(char* at, const ResultEntry* first, const ResultEntry* last);
-/// Result lines formatted per write of an output file: about 1 MB of text for words and
-/// 1-grams, which stays in the cache between formatting and the kernel's copy.
-inline constexpr std::ptrdiff_t kResultLinesPerWrite = std::ptrdiff_t{1} << 16;
 /// Appends the result lines `key TAB count\n` of [first, last) to `out`, sized once and filled in place.
 void append_result_lines(std::string& out, const ResultEntry* first, const ResultEntry* last);
+/// Formats the result lines of [first, last) a chunk of lines at a time (about 1 MB of text for
+/// words and 1-grams, which stays in the cache between formatting and the kernel's copy) into
+/// one reused buffer, and passes each chunk to `write`: no caller holds the whole text.
+void for_each_result_chunk(const ResultEntry* first, const ResultEntry* last,
+                           const std::function<void(std::string_view)>& write);
 
 /// The entries of `table` in output order; only the first `limit` are sorted when
 /// limit < size (the rest follow in unspecified order).

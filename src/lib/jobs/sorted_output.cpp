@@ -1,8 +1,6 @@
 #include "jobs/sorted_output.hpp"
 
 #include <climits>
-#include <algorithm>
-#include <string>
 #include <string_view>
 #include <vector>
 
@@ -39,16 +37,8 @@ void write_sorted_output(MPI_Comm comm, const CountTable& owned, const std::stri
   // its slice's text (about 100 MB at 10 M lines, all of it fresh pages to fault in).
   const ResultEntry* first = slice.entries.data();
   const ResultEntry* last = first + slice.entries.size();
-  std::string chunk;
-  write_in_rank_order(comm, path, result_lines_size(first, last), [&](const auto& write) {
-    for (const ResultEntry* at = first; at != last;) {
-      const ResultEntry* end = at + std::min<std::ptrdiff_t>(kResultLinesPerWrite, last - at);
-      chunk.clear();
-      append_result_lines(chunk, at, end);
-      write(chunk);
-      at = end;
-    }
-  });
+  write_in_rank_order(comm, path, result_lines_size(first, last),
+                      [&](const auto& write) { for_each_result_chunk(first, last, write); });
   phases.write += clock.lap();
 }
 
