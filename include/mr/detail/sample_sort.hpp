@@ -27,7 +27,7 @@ namespace mr::detail {
 
 /// How an entry of type T crosses the wire: `encode(out, entry)` appends it, `decode(in)`
 /// reads one back (it may point into the decoder's buffer). Optional, for speed:
-/// `encoded_size(entry)` and `static constexpr std::size_t kMinEntryBytes`.
+/// `encoded_size(entry)`, to size the outgoing buffers once.
 template <class C, class T>
 concept EntryCodec = requires(const C& codec, Bytes& out, const T& entry, Decoder& in) {
   codec.encode(out, entry);
@@ -59,14 +59,6 @@ template <class T, class Codec>
 void decode_all(std::string_view buffer, const Codec& codec, std::vector<T>& out) {
   Decoder in(buffer);
   while (!in.empty()) out.push_back(codec.decode(in));
-}
-
-/// The fewest bytes an entry takes on the wire, if the codec says (to reserve for the entries
-/// of a buffer without a counting pass: unwritten reserved pages cost no memory).
-template <class Codec>
-constexpr std::size_t min_entry_bytes() {
-  if constexpr (requires { Codec::kMinEntryBytes; }) return Codec::kMinEntryBytes;
-  else return 0;
 }
 
 }  // namespace sample_sort_detail
@@ -119,35 +111,45 @@ SortedSlice<T> sample_sort(MPI_Comm comm, std::vector<T> run, Less less, const C
   // Each entry to the rank whose interval holds it.
   std::vector<std::uint32_t> destination(run.size());
   std::vector<std::size_t> bytes_to(ranks);
+  std::vector<std::uint64_t> entries_to(ranks), entries_from(ranks);
   for (std::size_t i = 0; i < run.size(); ++i) {
     const auto r = static_cast<std::size_t>(std::upper_bound(splitters.begin(), splitters.end(), run[i], less) -
                                             splitters.begin());
     destination[i] = static_cast<std::uint32_t>(r);
+    ++entries_to[r];
     if constexpr (requires(const T& entry) { codec.encoded_size(entry); }) bytes_to[r] += codec.encoded_size(run[i]);
   }
+  MR_MPI_CALL(MPI_Alltoall, entries_to.data(), 1, MPI_UINT64_T, entries_from.data(), 1, MPI_UINT64_T, comm);
+
   // This rank's own entries stay as they are (they may point into the caller's table, which
-  // outlives the slice); only the others' are encoded, sent and decoded.
+  // outlives the slice), moved to the front of the run; only the others' are encoded, sent
+  // and decoded, onto the run's end. The run's memory, already touched, holds the slice
+  // unless this rank receives more entries than it sends: a fresh page costs more than the
+  // writes to it on a virtual machine (10 M entries at -np 2: 290 MB fewer fresh pages).
   const auto self = static_cast<std::size_t>(rank);
   std::vector<Bytes> outgoing(ranks);
   for (std::size_t r = 0; r < ranks; ++r)
     if (r != self) outgoing[r].reserve(bytes_to[r]);
-  std::vector<T> kept;
-  kept.reserve(static_cast<std::size_t>(std::count(destination.begin(), destination.end(), self)));
-  for (std::size_t i = 0; i < run.size(); ++i)
-    if (destination[i] == self) kept.push_back(std::move(run[i]));
-    else codec.encode(outgoing[destination[i]], run[i]);
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < run.size(); ++i) {
+    if (destination[i] != self) {
+      codec.encode(outgoing[destination[i]], run[i]);
+      continue;
+    }
+    if (kept != i) run[kept] = std::move(run[i]);
+    ++kept;
+  }
   std::vector<std::uint32_t>().swap(destination);
-  std::vector<T>().swap(run);
+  run.erase(run.begin() + static_cast<std::ptrdiff_t>(kept), run.end());
+  std::uint64_t incoming = 0;
+  for (std::size_t r = 0; r < ranks; ++r)
+    if (r != self) incoming += entries_from[r];
+  run.reserve(kept + incoming);
 
   slice.storage = alltoallv_bytes(comm, outgoing, exchange_limit);
   std::vector<Bytes>().swap(outgoing);
-  slice.entries = std::move(kept);
-  if constexpr (sample_sort_detail::min_entry_bytes<Codec>() > 0) {
-    std::size_t bytes = 0;
-    for (const Bytes& buffer : slice.storage) bytes += buffer.size();
-    slice.entries.reserve(slice.entries.size() + bytes / sample_sort_detail::min_entry_bytes<Codec>());
-  }
-  for (const Bytes& buffer : slice.storage) sample_sort_detail::decode_all(std::string_view(buffer), codec, slice.entries);
+  for (const Bytes& buffer : slice.storage) sample_sort_detail::decode_all(std::string_view(buffer), codec, run);
+  slice.entries = std::move(run);
   local_sort(slice.entries, less);
   return slice;
 }

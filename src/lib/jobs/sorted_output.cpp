@@ -13,8 +13,9 @@ namespace {
 
 /// A result entry on the wire: the shuffle's entry format.
 struct ResultCodec {
-  static constexpr std::size_t kMinEntryBytes = sizeof(std::uint32_t) + sizeof(std::int64_t);
-  std::size_t encoded_size(const ResultEntry& entry) const { return kMinEntryBytes + entry.key.size(); }
+  std::size_t encoded_size(const ResultEntry& entry) const {
+    return sizeof(std::uint32_t) + sizeof(std::int64_t) + entry.key.size();
+  }
   void encode(Bytes& out, const ResultEntry& entry) const { append_entry(out, entry.key, entry.count); }
   ResultEntry decode(Decoder& in) const {
     const std::string_view key = in.take(in.raw<std::uint32_t>());
