@@ -42,6 +42,14 @@ job_seconds() {
   mpirun --oversubscribe -np "$np" "$mapreduce" --json "$@" 2>/dev/null | tail -1 |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["seconds"])'
 }
+# pool_run WORKERS ARGS...: the pool engine's job time and peak memory, parent's then workers'
+# (its --json "seconds" and "peak_rss_bytes").
+pool_run() {
+  local workers=$1
+  shift
+  "$mapreduce" --workers "$workers" --json "$@" 2>/dev/null | tail -1 |
+    python3 -c 'import json, sys; r = json.load(sys.stdin); print(r["seconds"], ",".join(map(str, r["peak_rss_bytes"])))'
+}
 # wall_seconds COMMAND...: the whole process, start to exit.
 wall_seconds() {
   python3 - "$@" <<'PY'
@@ -53,6 +61,7 @@ PY
 }
 
 rows=()
+pool_rows=()
 for case in "ngram:--job ngram:$ngram_file" "text:--job wordcount:$text_file"; do
   IFS=: read -r name options input <<<"$case"
   for np in 1 2; do
@@ -65,6 +74,15 @@ for case in "ngram:--job ngram:$ngram_file" "text:--job wordcount:$text_file"; d
     mr_log "${rows[-2]} / ${rows[-1]}"
   done
   cmp "$out/$name-np1.tsv" "$out/$name-np2.tsv" || { echo "bench: -np 1 and -np 2 outputs differ ($name)" >&2; exit 1; }
+  # The pool engine: the result stays on the workers, which sort and write it.
+  for _ in $(seq "$repeat"); do
+    # shellcheck disable=SC2086
+    pool_rows+=("$name top $(pool_run 2 $options --top 1 "$input")")
+    # shellcheck disable=SC2086
+    pool_rows+=("$name output $(pool_run 2 $options --output "$out/$name-pool2.tsv" "$input")")
+  done
+  mr_log "pool: ${pool_rows[-2]} / ${pool_rows[-1]}"
+  cmp "$out/$name-np1.tsv" "$out/$name-pool2.tsv" || { echo "bench: -np 1 and pool outputs differ ($name)" >&2; exit 1; }
 done
 for np in 1 2; do
   for _ in $(seq "$repeat"); do
@@ -114,6 +132,28 @@ if ("whole", 2, "python") in m:
     print("| whole process, 1-grams `--output`, mapreduce -np 2 vs Python 2 workers | 2 | %.2f (mapreduce) | %.2f (Python) | %.1fx faster | >= 30x |" % (mr, py, py / mr))
 print()
 print("job times from the program (--json seconds), median of %s; whole process: wall clock of mpirun / python3." % e["REPEAT"])
+'
+
+# shellcheck disable=SC2016  # the backquotes are Markdown inside the Python program
+printf '%s\n' "${pool_rows[@]}" | NGRAM_KEYS=$ngram_keys TEXT_KEYS=$text_keys REPEAT=$repeat python3 -c '
+import os, statistics, sys
+t = {}
+for line in sys.stdin:
+    name, mode, seconds, peaks = line.split()
+    t.setdefault((name, mode), []).append((float(seconds), [int(p) for p in peaks.split(",")]))
+e = os.environ
+labels = {"ngram": "1-grams, %s distinct ngrams" % e["NGRAM_KEYS"], "text": "text, %s distinct words" % e["TEXT_KEYS"]}
+print()
+print("| input (pool engine, `--workers 2`) | `--top 1` s | `--output` s | output / top | `--output` peak MB: parent / workers |")
+print("|---|---|---|---|---|")
+for name in ("ngram", "text"):
+    top = statistics.median(s for s, _ in t[(name, "top")])
+    runs = sorted(t[(name, "output")])
+    output, peaks = runs[len(runs) // 2]
+    print("| %s | %.3f | %.3f | %.2fx | %d / %s |" % (labels[name], top, output, output / top, peaks[0] >> 20,
+                                                   " ".join(str(p >> 20) for p in peaks[1:])))
+print()
+print("pool job times (--json seconds), median of %s; the output run shown is the median one." % e["REPEAT"])
 '
 
 printf '%s\n' "${phase_rows[@]}" | python3 -c '

@@ -100,6 +100,10 @@ class ProcessPoolExecutor {
   /// Stops accepting work. cancel_futures cancels calls not yet sent to a worker; wait blocks
   /// until the rest are done and the workers have exited. Safe to call more than once.
   void shutdown(bool wait = true, bool cancel_futures = false) { core().shutdown(wait, cancel_futures); }
+  /// Ends the workers now, as ProcessPool::terminate(): calls not finished fail. For a caller
+  /// that must not wait for a worker that will never answer (one left alone in a collective
+  /// task by another that failed).
+  void terminate() { core().terminate(); }
 
   std::size_t max_workers() const { return static_cast<std::size_t>(pool_.processes()); }
   /// Worker process ids (0 for a worker on another host).

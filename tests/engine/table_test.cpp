@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "mr/detail/atomic_file.hpp"
 #include "mr/detail/hash_table.hpp"
 #include "jobs/job_config.hpp"
 #include "jobs/builtin_maps.hpp"
@@ -247,29 +248,37 @@ TEST(Output, OrderIsCountDescThenKeyBytewise) {
   table.add("B", 2);
   table.add("z", 7);
   table.add("aa", 1);
-  const auto entries = ordered_entries(table);
+  std::vector<ResultEntry> entries;
+  table.for_each([&](std::string_view key, std::int64_t count) { entries.emplace_back(key, count); });
+  sort_results(entries);
   std::vector<std::string> keys;
   for (const auto& e : entries) keys.emplace_back(e.key);
   EXPECT_EQ(keys, (std::vector<std::string>{"z", "B", "a", "b", "\xc3\xa9", "aa"}));
-  const auto top = ordered_entries(table, 2);
-  EXPECT_EQ(top[0].key, "z");
-  EXPECT_EQ(top[1].key, "B");
 }
 
 TEST(Output, FileIsWrittenAtomically) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("mr_out_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  CountTable table;
-  table.add("x", 3);
-  table.add("y", 4);
-  write_result_file((dir / "out.tsv").string(), ordered_entries(table));
+  {
+    mr::detail::AtomicFile file((dir / "out.tsv").string());
+    file.write("y\t4\n");
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);  // only the temp file
+    EXPECT_FALSE(fs::exists(dir / "out.tsv"));
+    file.write("x\t3\n");
+    file.commit();
+  }
   std::ifstream in(dir / "out.tsv");
   std::stringstream text;
   text << in.rdbuf();
   EXPECT_EQ(text.str(), "y\t4\nx\t3\n");
   EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);  // no temp left
-  EXPECT_THROW(write_result_file((dir / "no" / "such" / "dir.tsv").string(), {}), mr::InputError);
+  EXPECT_THROW(mr::detail::AtomicFile((dir / "no" / "such" / "dir.tsv").string()), mr::InputError);
+  {
+    mr::detail::AtomicFile abandoned((dir / "abandoned.tsv").string());
+    abandoned.write("partial\n");
+  }  // destroyed without commit: no file, no temp
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
   fs::remove_all(dir);
 }
 

@@ -5,12 +5,19 @@
 
 #include <unistd.h>
 
+#include <boost/serialization/binary_object.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "common/signals.hpp"
 #include "jobs/builtin_maps.hpp"
 #include "jobs/sorted_output.hpp"
 #include "jobs/output.hpp"
@@ -85,8 +92,8 @@ class Progress {
   double last_ = -1e9;
 };
 
-/// --min-count: keeps only the keys whose total is at least `min_count` (a table holds final
-/// totals once reduced: the whole table in the pool's parent, a rank's owned keys on ranks).
+/// --min-count: keeps only the keys whose total is at least `min_count` (a rank's owned keys,
+/// once reduced: they are final totals).
 void drop_below(CountTable& table, std::uint64_t min_count) {
   if (min_count == 0) return;
   CountTable kept(table.size() + 16, table.reducer());
@@ -98,26 +105,100 @@ void drop_below(CountTable& table, std::uint64_t min_count) {
 
 bool progress_wanted(const JobConfig& config) { return config.progress || ::isatty(STDERR_FILENO) == 1; }
 
-JobSummary summary_of(const JobConfig& config, const MapReduceStats& stats, std::uint64_t distinct_keys, int processes,
-                      const char* engine, std::chrono::steady_clock::time_point start) {
+/// Every job's result: string keys, summed counts (the three jobs differ only in their map).
+using CountResult = Distributed<std::string, std::int64_t, SumReduce>;
+
+/// What the end of a run needs from the command line; travels to the pool's workers.
+struct EndRequest {
+  std::string output;
+  std::uint64_t top = 0;
+  std::vector<std::string> queries;
+  std::uint64_t min_count = 0;
+
+  static EndRequest of(const JobConfig& config) { return {config.output, config.top, config.queries, config.min_count}; }
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    archive & output & top & queries & min_count;
+  }
+};
+
+/// What rank 0 (worker 0) knows at the end of a run: the answers, found where the keys live.
+struct Answers {
+  std::vector<std::string> top_keys;  ///< --top, in order
+  std::vector<std::int64_t> top_counts;
+  std::vector<std::int64_t> counts;   ///< each --query's count (0: absent)
+  std::uint64_t distinct = 0;
+  MapReduceStats stats;               ///< totals; each phase the slowest rank's
+  std::vector<std::uint64_t> peak_rss;  ///< every rank's, in rank order
+
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    archive & top_keys & top_counts & counts & distinct & peak_rss;
+    archive & boost::serialization::make_binary_object(&stats, sizeof stats);  // plain numbers
+  }
+};
+
+/// The end of a run on the processes that own the keys (MPI ranks, or a pool's workers):
+/// --min-count, the sorted file written by every rank, --top from each rank's own top K,
+/// --query from each key's owner, the totals. No rank gathers the table. Collective; the
+/// answers are rank 0's (empty elsewhere).
+Answers end_on_owners(MPI_Comm comm, CountResult& result, const EndRequest& request, const Progress& progress) {
+  int rank = 0, size = 1;
+  MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
+  MR_MPI_CALL(MPI_Comm_size, comm, &size);
+  drop_below(result.table(), request.min_count);
+  MapReduceStats stats = result.stats();
+  if (!request.output.empty()) {
+    progress.stage("sort and write");
+    write_sorted_output(comm, result.table(), request.output, stats.phases);
+  }
+  progress.stage("top and queries");
+  Answers answers;
+  for (auto& [key, count] : result.top(static_cast<std::size_t>(std::min<std::uint64_t>(request.top, SIZE_MAX)))) {
+    answers.top_keys.push_back(std::move(key));
+    answers.top_counts.push_back(count);
+  }
+  for (const auto& count : result.lookup(request.queries)) answers.counts.push_back(count.value_or(0));
+  answers.distinct = result.size();
+  answers.stats = stats;
+  // Each phase: the slowest rank's. The peak memory: every rank's.
+  static_assert(sizeof(PhaseTimes) == 6 * sizeof(double), "PhaseTimes is reduced as 6 doubles");
+  MR_MPI_CALL(MPI_Reduce, &stats.phases, &answers.stats.phases, 6, MPI_DOUBLE, MPI_MAX, 0, comm);
+  const std::uint64_t peak = peak_rss_bytes();
+  answers.peak_rss.resize(rank == 0 ? static_cast<std::size_t>(size) : 0);
+  MR_MPI_CALL(MPI_Gather, &peak, 1, MPI_UINT64_T, answers.peak_rss.data(), 1, MPI_UINT64_T, 0, comm);
+  return answers;
+}
+
+/// Rank 0's (the pool parent's) printout of the answers.
+void print_answers(const JobConfig& config, const Answers& answers, JobSummary summary) {
+  std::vector<ResultEntry> top;
+  for (std::size_t i = 0; i < answers.top_keys.size(); ++i) top.emplace_back(answers.top_keys[i], answers.top_counts[i]);
+  emit_answers(config, top, answers.counts, summary);
+}
+
+JobSummary summary_of(const JobConfig& config, const Answers& answers, int processes, const char* engine,
+                      std::chrono::steady_clock::time_point start) {
   JobSummary summary;
-  summary.bytes = stats.bytes;
-  summary.records = stats.records;
-  summary.distinct_keys = distinct_keys;
+  summary.bytes = answers.stats.bytes;
+  summary.records = answers.stats.records;
+  summary.distinct_keys = answers.distinct;
   summary.ranks = processes;
   summary.engine = engine;
   summary.job = config.job;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  summary.phases = stats.phases;
+  summary.phases = answers.stats.phases;
+  summary.peak_rss = answers.peak_rss;
   return summary;
 }
 
-/// The output file, --top, --query and summary of a run whose whole table is here.
-void finish(const JobConfig& config, const CountTable& table, const MapReduceStats& stats, int processes,
-            const char* engine, std::chrono::steady_clock::time_point start, const Progress& progress) {
-  progress.end();
-  emit_result(config, table, summary_of(config, stats, table.size(), processes, engine, start));
+/// The pool workers' end of a run (MR_JOB_TAIL of the three jobs): worker 0's answers.
+std::string end_on_workers(MPI_Comm workers, CountResult& result, std::string request) {
+  return encode_value(end_on_owners(workers, result, decode_value<EndRequest>(request), Progress(false)));
 }
+MR_JOB_TAIL(wordcount_job, end_on_workers);
+MR_JOB_TAIL(wordcount_alnum_job, end_on_workers);
+MR_JOB_TAIL(ngram_job, end_on_workers);
 
 }  // namespace
 
@@ -130,34 +211,11 @@ void run_on_ranks(MPI_Comm comm, const JobConfig& config) {
   const boost::mpi::communicator world(comm, boost::mpi::comm_attach);
   with_job(config, [&](const auto& job) {
     auto result = map_reduce_distributed(world, config.inputs, job, progress.hooks(config));
-    drop_below(result.table(), config.min_count);
-    MapReduceStats stats = result.stats();
-    // No rank gathers the table: the file is sorted and written by every rank, --top comes
-    // from each rank's own top K, --query from each key's owner.
-    if (!config.output.empty()) {
-      progress.stage("sort and write");
-      write_sorted_output(comm, result.table(), config.output, stats.phases);
-    }
-    progress.stage("top and queries");
-    std::vector<std::pair<std::string, std::int64_t>> top_entries;
-    if (config.top > 0) top_entries = result.top(static_cast<std::size_t>(config.top));
-    const auto found = result.lookup(config.queries);
-    const std::uint64_t distinct = result.size();
-    JobSummary summary = summary_of(config, stats, distinct, size, "spmd", start);
-    // The summary's phases are the slowest rank's; the peak memory is every rank's.
-    static_assert(sizeof(PhaseTimes) == 6 * sizeof(double), "PhaseTimes is reduced as 6 doubles");
-    MR_MPI_CALL(MPI_Reduce, &stats.phases, &summary.phases, 6, MPI_DOUBLE, MPI_MAX, 0, comm);
-    const std::uint64_t peak = peak_rss_bytes();
-    summary.peak_rss.resize(rank == 0 ? static_cast<std::size_t>(size) : 0);
-    MR_MPI_CALL(MPI_Gather, &peak, 1, MPI_UINT64_T, summary.peak_rss.data(), 1, MPI_UINT64_T, 0, comm);
+    const Answers answers = end_on_owners(comm, result, EndRequest::of(config), progress);
     agree_on_error(comm, [&] {
       if (rank != 0) return;
-      std::vector<ResultEntry> top;
-      for (const auto& [key, count] : top_entries) top.emplace_back(key, count);
-      std::vector<std::int64_t> counts;
-      for (const auto& count : found) counts.push_back(count.value_or(0));
       progress.end();
-      emit_answers(config, top, counts, summary);
+      print_answers(config, answers, summary_of(config, answers, size, "spmd", start));
     });
   });
 }
@@ -166,19 +224,35 @@ void run_on_pool(const JobConfig& config) {
   if (config.workers < 1) throw UsageError("--workers: give the number of worker processes (at least 1)");
   const auto start = std::chrono::steady_clock::now();
   Progress progress(progress_wanted(config));
+  // The workers' stdout is not this process's: they write `--output -` to a temporary file
+  // that the parent copies out.
+  EndRequest request = EndRequest::of(config);
+  std::optional<TempFileGuard> stdout_file;
+  if (request.output == "-") {
+    request.output = (std::filesystem::temp_directory_path() / ("mr-pool-stdout-" + std::to_string(::getpid()))).string();
+    stdout_file.emplace(request.output);
+  }
   with_job(config, [&](const auto& job) {
     std::unique_ptr<ProcessPoolExecutor> executor;
-    MapReduceStats stats;
-    const auto workers = static_cast<std::size_t>(config.workers);
-    CountTable table = pool_reduce(
+    MapReduceStats parent;
+    // The result stays on the workers: they shuffle it among themselves, then sort and
+    // write it and answer --top and --query (end_on_workers); worker 0's answers come back.
+    const Bytes result = pool_reduce_on_workers(
         [&]() -> ProcessPoolExecutor& {
-          executor = std::make_unique<ProcessPoolExecutor>(workers);
+          executor = std::make_unique<ProcessPoolExecutor>(static_cast<std::size_t>(config.workers));
           return *executor;
         },
-        config.inputs, job, progress.hooks(config), stats);
+        config.inputs, job, &end_on_workers, encode_value(request), progress.hooks(config), parent);
     executor->shutdown(/*wait=*/false);
-    drop_below(table, config.min_count);  // the workers wind down while the output is written
-    finish(config, table, stats, config.workers, "pool", start, progress);
+    auto answers = decode_value<Answers>(result);
+    // Reading and mapping as the parent waited for them (stdin included); the rest, the
+    // slowest worker's. The parent's peak memory first, then the workers'.
+    answers.stats.phases.read = parent.phases.read;
+    answers.stats.phases.map = parent.phases.map;
+    answers.peak_rss.insert(answers.peak_rss.begin(), peak_rss_bytes());
+    if (stdout_file) move_file_to_stdout(request.output);
+    progress.end();
+    print_answers(config, answers, summary_of(config, answers, config.workers, "pool", start));
   });
 }
 

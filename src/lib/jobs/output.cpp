@@ -1,5 +1,4 @@
 #include "jobs/output.hpp"
-#include "mr/detail/atomic_file.hpp"
 
 #include <unistd.h>
 
@@ -17,8 +16,7 @@
 namespace mr::detail {
 namespace {
 
-
-void write_all(std::FILE* out, const std::string& text, const std::string& name) {
+void write_all(std::FILE* out, std::string_view text, const std::string& name) {
   if (!text.empty() && std::fwrite(text.data(), 1, text.size(), out) != text.size())
     throw InputError(name + ": write failed: " + std::strerror(errno));
 }
@@ -155,17 +153,6 @@ void append_result_lines(std::string& out, const ResultEntry* first, const Resul
   format_result_lines(out.data() + start, first, last);
 }
 
-std::vector<ResultEntry> ordered_entries(const CountTable& table, std::size_t limit) {
-  std::vector<ResultEntry> entries;
-  entries.reserve(table.size());
-  table.for_each([&](std::string_view key, std::int64_t value) { entries.push_back({key, value}); });
-  if (limit < entries.size())
-    std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(limit), entries.end(), result_before);
-  else
-    sort_results(entries);
-  return entries;
-}
-
 void for_each_result_chunk(const ResultEntry* first, const ResultEntry* last,
                            const std::function<void(std::string_view)>& write) {
   constexpr std::ptrdiff_t kLinesPerChunk = std::ptrdiff_t{1} << 16;
@@ -177,12 +164,6 @@ void for_each_result_chunk(const ResultEntry* first, const ResultEntry* last,
     write(chunk);
     at = end;
   }
-}
-
-void write_result_file(const std::string& path, const std::vector<ResultEntry>& entries) {
-  AtomicFile file(path);
-  for_each_result_chunk(entries.data(), entries.data() + entries.size(), [&](std::string_view chunk) { file.write(chunk); });
-  file.commit();
 }
 
 void print_entries(std::FILE* out, const std::vector<ResultEntry>& entries, std::size_t count) {
@@ -198,6 +179,16 @@ void print_queries(std::FILE* out, const std::vector<std::string>& queries, cons
     append_result_lines(buffer, &line, &line + 1);
   }
   write_all(out, buffer, "stdout");
+}
+
+void move_file_to_stdout(const std::string& path) {
+  std::FILE* in = std::fopen(path.c_str(), "rb");
+  if (in == nullptr) throw InputError(path + ": cannot open: " + std::strerror(errno));
+  std::string chunk(std::size_t{1} << 20, '\0');
+  for (std::size_t got; (got = std::fread(chunk.data(), 1, chunk.size(), in)) > 0;)
+    write_all(stdout, std::string_view(chunk.data(), got), "stdout");
+  std::fclose(in);
+  std::remove(path.c_str());
 }
 
 double JobSummary::mb_per_second_per_rank() const noexcept {
@@ -243,7 +234,7 @@ std::string phases_line(const JobSummary& s) {
   std::snprintf(text, sizeof text,
                 "mapreduce: phases (%s): read %.3f s, map %.3f s, shuffle %.3f s, reduce %.3f s, sort %.3f s, "
                 "write %.3f s",
-                s.engine == "spmd" ? "slowest rank each" : "pool parent's view", p.read, p.map, p.shuffle, p.reduce,
+                s.engine == "spmd" ? "slowest rank each" : "pool: read and map as the parent waited, the rest slowest worker each", p.read, p.map, p.shuffle, p.reduce,
                 p.sort, p.write);
   return text;
 }
@@ -257,26 +248,6 @@ std::uint64_t peak_rss_bytes() {
     if (std::sscanf(line, "VmHWM: %" SCNu64 " kB", &kib) == 1) break;
   std::fclose(status);
   return kib * 1024;
-}
-
-void emit_result(const JobConfig& config, const CountTable& table, JobSummary summary) {
-  PhaseClock whole, clock;
-  // Only --top needs order when there is no output file: sort just those.
-  const std::size_t needed = config.output.empty() ? static_cast<std::size_t>(std::min<std::uint64_t>(config.top, SIZE_MAX)) : SIZE_MAX;
-  std::vector<ResultEntry> entries;
-  if (!config.output.empty() || config.top > 0) entries = ordered_entries(table, needed);
-  summary.phases.sort += clock.lap();
-  if (!config.output.empty()) write_result_file(config.output, entries);
-  summary.phases.write += clock.lap();
-  if (entries.size() > config.top) entries.resize(static_cast<std::size_t>(config.top));
-  std::vector<std::int64_t> counts;
-  for (const auto& query : config.queries) {
-    const std::int64_t* count = table.find(query);
-    counts.push_back(count ? *count : 0);
-  }
-  summary.seconds += whole.lap();
-  summary.peak_rss = {peak_rss_bytes()};
-  emit_answers(config, entries, counts, summary);
 }
 
 void emit_answers(const JobConfig& config, const std::vector<ResultEntry>& top, const std::vector<std::int64_t>& counts,

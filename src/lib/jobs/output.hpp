@@ -65,20 +65,15 @@ void append_result_lines(std::string& out, const ResultEntry* first, const Resul
 void for_each_result_chunk(const ResultEntry* first, const ResultEntry* last,
                            const std::function<void(std::string_view)>& write);
 
-/// The entries of `table` in output order; only the first `limit` are sorted when
-/// limit < size (the rest follow in unspecified order).
-std::vector<ResultEntry> ordered_entries(const CountTable& table, std::size_t limit = SIZE_MAX);
-
-/// Writes every entry as `key TAB count\n` to `path` through a temporary file in the same
-/// directory that is renamed at the end, so a failure leaves no partial file. Throws
-/// InputError naming the path.
-void write_result_file(const std::string& path, const std::vector<ResultEntry>& entries);
-
 /// Writes `key TAB count\n` for each of the first `count` entries to `out`.
 void print_entries(std::FILE* out, const std::vector<ResultEntry>& entries, std::size_t count);
 
 /// Writes `W TAB count\n` for each query and its count (0 when absent).
 void print_queries(std::FILE* out, const std::vector<std::string>& queries, const std::vector<std::int64_t>& counts);
+
+/// Copies the file at `path` to stdout a bounded chunk at a time, then removes it (a pool's
+/// `--output -`, which its workers write to a temporary file).
+void move_file_to_stdout(const std::string& path);
 
 /// Totals of a finished run.
 struct JobSummary {
@@ -89,8 +84,8 @@ struct JobSummary {
   int ranks = 1;   ///< processes that mapped (MPI ranks or pool workers)
   std::string engine = "spmd";
   JobKind job = JobKind::WordCount;
-  PhaseTimes phases;                    ///< each the slowest rank's (a pool: the parent's view)
-  std::vector<std::uint64_t> peak_rss;  ///< VmHWM bytes of each rank (a pool: the parent)
+  PhaseTimes phases;                    ///< each the slowest rank's (a pool: read and map as the parent waited)
+  std::vector<std::uint64_t> peak_rss;  ///< VmHWM bytes of each rank (a pool: the parent, then each worker)
 
   /// bytes / seconds / ranks in MB/s (10^6 bytes).
   double mb_per_second_per_rank() const noexcept;
@@ -106,13 +101,9 @@ std::string phases_line(const JobSummary& summary);
 /// This process's peak resident memory (VmHWM of /proc/self/status) in bytes; 0 if unknown.
 std::uint64_t peak_rss_bytes();
 
-/// Everything rank 0 (or the pool parent) prints and writes at the end of a run:
-/// output file, --top, --query, summary (text on stderr; JSON on stdout with --json).
-/// The time this takes (ordering, writing) is added to summary.seconds.
-void emit_result(const JobConfig& config, const CountTable& table, JobSummary summary);
-
-/// What a run without --output prints, from answers found without the whole table: the
-/// --top entries (in order, at most K), each query's count, the summary.
+/// What rank 0 (or the pool parent) prints at the end of a run, from answers found where the
+/// keys live: the --top entries (in order, at most K), each query's count, the summary (text
+/// on stderr; JSON on stdout with --json).
 void emit_answers(const JobConfig& config, const std::vector<ResultEntry>& top, const std::vector<std::int64_t>& counts,
                   const JobSummary& summary);
 

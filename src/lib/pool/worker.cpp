@@ -35,6 +35,12 @@ constexpr auto kResultFlushDelay = std::chrono::microseconds(500);
 constexpr auto kParentCheckInterval = std::chrono::milliseconds(200);
 /// Longest sleep of an idle worker on its channel's doorbell (the parent rings it to wake it).
 constexpr auto kIdleWait = std::chrono::milliseconds(200);
+/// The tag of MPI_Comm_create_group for the workers' own communicator.
+constexpr int kWorkersCommTag = 0x6d77;
+
+class WorkerLoop;
+/// The loop this process is serving a pool with (one at a time), for pool_workers_comm().
+WorkerLoop* serving_loop = nullptr;
 
 void run_task(const TaskMessage& task, Bytes& out, ResultStatus& status) {
   const std::size_t start = out.size();
@@ -70,7 +76,22 @@ void run_task(const TaskMessage& task, Bytes& out, ResultStatus& status) {
 
 class WorkerLoop {
  public:
-  explicit WorkerLoop(MPI_Comm parent) : parent_(parent), transport_(parent, 1) {}
+  explicit WorkerLoop(MPI_Comm parent) : parent_(parent), transport_(parent, 1) { serving_loop = this; }
+
+  /// Every worker of the pool, ranked as the pool numbers them; made the first time a task
+  /// asks (every worker asks at once: a collective task runs on each of them).
+  MPI_Comm workers() {
+    if (workers_ == MPI_COMM_NULL) {
+      // An intercommunicator's local group is this side's processes: the pool's workers, all
+      // in this process's MPI_COMM_WORLD (spawned together, or ranks of the running job).
+      MPI_Group group = MPI_GROUP_NULL;
+      MR_MPI_CALL(MPI_Comm_group, parent_, &group);
+      const int rc = MPI_Comm_create_group(MPI_COMM_WORLD, group, kWorkersCommTag, &workers_);
+      MPI_Group_free(&group);
+      if (rc != MPI_SUCCESS) throw MpiError("MPI_Comm_create_group", rc);
+    }
+    return workers_;
+  }
 
   int run() {
     Backoff backoff;
@@ -109,6 +130,8 @@ class WorkerLoop {
   }
 
   ~WorkerLoop() {
+    if (serving_loop == this) serving_loop = nullptr;
+    if (workers_ != MPI_COMM_NULL) MPI_Comm_free(&workers_);
     stop_heartbeat();
     parent_watch_stop_->store(true);  // a rank of a job serves on, or the next pool
   }
@@ -233,6 +256,7 @@ class WorkerLoop {
   }
 
   MPI_Comm parent_;
+  MPI_Comm workers_ = MPI_COMM_NULL;
   Transport transport_;
   PoolConfig config_;
   std::unique_ptr<ShmSegment> segment_;
@@ -268,6 +292,12 @@ bool start_init_watchdog() {
 [[maybe_unused]] const bool init_watchdog_started = start_init_watchdog();
 
 }  // namespace
+
+MPI_Comm pool_workers_comm() {
+  if (serving_loop == nullptr)
+    throw UsageError("mr: the pool's workers' communicator exists only in a task running on a pool worker");
+  return serving_loop->workers();
+}
 
 int serve_spawned_worker(MPI_Comm parent) {
   MR_MPI_CALL(MPI_Comm_set_errhandler, parent, MPI_ERRORS_RETURN);

@@ -7,11 +7,14 @@
 // merges. Workers inflate the .gz files themselves (one task per file); stdin is read by the
 // parent and shipped in blocks of whole lines.
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/input.hpp"
@@ -114,9 +117,50 @@ PoolRunId new_run_id() {
   return static_cast<PoolRunId>(std::chrono::steady_clock::now().time_since_epoch().count());
 }
 
+/// How long the other workers' finish tasks may run on once one has failed. A tail fails on
+/// every worker or on none, so they normally fail within moments of each other; one that
+/// failed alone leaves the others waiting in a collective for ever, and the pool is
+/// terminated instead (their calls fail) so that the run reports the error and ends.
+constexpr auto kFinishGrace = std::chrono::seconds(10);
+
+/// One worker's finish task; the first to fail arms `watchdog`.
+asio::awaitable<Bytes> finish_one(Future<Bytes> future, asio::steady_timer& watchdog, bool& armed,
+                                  ProcessPoolExecutor& executor) {
+  try {
+    co_return co_await as_awaitable(std::move(future));
+  } catch (...) {
+    if (!std::exchange(armed, true)) {
+      watchdog.expires_after(kFinishGrace);
+      watchdog.async_wait([&executor](const boost::system::error_code& cancelled) {
+        if (!cancelled) executor.terminate();
+      });
+    }
+    throw;
+  }
+}
+
+/// Runs the finish task on every worker at once (each is collective over the workers) and
+/// keeps worker 0's result.
+asio::awaitable<void> finish_on_workers(ProcessPoolExecutor& executor, const PoolJobTasks& tasks, PoolRunId run,
+                                        const PoolTailCall& tail, PoolJobOutput& out) {
+  asio::steady_timer watchdog(co_await asio::this_coro::executor);
+  bool armed = false;
+  std::vector<asio::awaitable<Bytes>> finished;
+  for (std::size_t worker = 0; worker < executor.max_workers(); ++worker)
+    finished.push_back(finish_one(executor.submit_to(worker, tasks.finish, tasks.job, run, tail.tail, tail.request),
+                                  watchdog, armed, executor));
+  try {
+    auto results = co_await gather(std::move(finished));
+    out.tail_result = std::move(results.front());
+  } catch (...) {
+    watchdog.cancel();
+    throw;
+  }
+}
+
 asio::awaitable<void> run_job(ProcessPoolExecutor& executor, const PoolJobTasks& tasks, PoolRunId run,
                               std::vector<asio::awaitable<MapReduceStats>> maps, const MapReduceOptions& options,
-                              PoolJobOutput& out) {
+                              const PoolTailCall* tail, PoolJobOutput& out) {
   PhaseClock clock;
   std::vector<asio::awaitable<void>> mapped;
   mapped.reserve(maps.size());
@@ -127,6 +171,10 @@ asio::awaitable<void> run_job(ProcessPoolExecutor& executor, const PoolJobTasks&
   const double wall = clock.lap(), busy = phases.read + phases.map;
   phases.read = busy > 0 ? wall * phases.read / busy : 0;
   phases.map = wall - phases.read;
+  if (tail != nullptr) {
+    co_await finish_on_workers(executor, tasks, run, *tail, out);
+    co_return;
+  }
 
   // Every map has finished, so each worker's table is complete: collect them (one drain
   // pinned to each worker) and merge them as they arrive.
@@ -208,7 +256,8 @@ std::vector<asio::awaitable<MapReduceStats>> submit_maps(ProcessPoolExecutor& ex
 }  // namespace
 
 PoolJobOutput run_pool_job(const std::function<ProcessPoolExecutor&()>& get_executor, const PoolJobTasks& tasks,
-                           const std::vector<std::string>& arguments, const MapReduceOptions& options) {
+                           const std::vector<std::string>& arguments, const MapReduceOptions& options,
+                           const PoolTailCall* tail) {
   PhaseClock clock;
   const std::vector<InputFile> inputs = discover_inputs(arguments);
   // Open MPI forwards the spawner's stdin to the first spawned worker, which would consume
@@ -222,7 +271,7 @@ PoolJobOutput run_pool_job(const std::function<ProcessPoolExecutor&()>& get_exec
   asio::io_context loop;
   asio::co_spawn(loop,
                  run_job(executor, tasks, run, submit_maps(executor, tasks, run, inputs, std::move(streams), options),
-                         options, output),
+                         options, tail, output),
                  [&](std::exception_ptr e) { error = e; });
   loop.run();
   output.stats.phases.read += parent_read;
