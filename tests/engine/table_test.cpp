@@ -11,6 +11,8 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "mr/detail/atomic_file.hpp"
 #include "mr/detail/hash_table.hpp"
@@ -157,6 +159,41 @@ TEST(Table, AddCopyAndCustomReduce) {
   }
   EXPECT_EQ(counts.size(), 7u);
   EXPECT_EQ(*counts.find("word0"), 8);
+}
+
+TEST(Table, InPlaceAndCopiedKeysOfEverySizeMeetInOneEntry) {
+  // A key read in place (two word loads past its end, masked) and the same key copied (read
+  // byte-exactly) must give the same words and hash, for every size of a short key; the
+  // bytes after each key differ from run to run, so a mask that keeps one byte too many
+  // splits the key in two. 37 keys a round: the adder's batches end mid-round.
+  for (std::size_t size = 0; size <= short_key_bytes; ++size) {
+    EXPECT_EQ(short_key_overread("abcdefghijklmnopqrstuvwxyz0123456789", size).lo,
+              short_key("abcdefghijklmnopqrstuvwxyz0123456789", size).lo) << size;
+    EXPECT_EQ(short_key_overread("abcdefghijklmnopqrstuvwxyz0123456789", size).hi,
+              short_key("abcdefghijklmnopqrstuvwxyz0123456789", size).hi) << size;
+  }
+  std::string text;
+  std::vector<std::pair<std::size_t, std::size_t>> keys;  // (offset, size) into text
+  std::mt19937 random(5);
+  for (int round = 0; round < 37; ++round)
+    for (std::size_t size = 0; size <= short_key_bytes + 2; ++size) {
+      keys.emplace_back(text.size(), size);
+      text.append(std::string(size, 'k'));
+      text.push_back(static_cast<char>('a' + random() % 26));  // differs after every key
+    }
+  text.append(32, '\0');  // readable past the last key
+  CountTable table;
+  {
+    PrefetchingAdder<CountTable> adder(table, text.data() + text.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const std::string_view key(text.data() + keys[i].first, keys[i].second);
+      if (i % 3 == 0) adder.add_copy(key, 1);
+      else adder.add(key, 1);
+    }
+    adder.flush();
+  }
+  EXPECT_EQ(table.size(), short_key_bytes + 3);
+  for (std::size_t size = 0; size <= short_key_bytes + 2; ++size) EXPECT_EQ(*table.find(std::string(size, 'k')), 37) << size;
 }
 
 TEST(Buffers, SerializeMergeRoundTripAndKeepOwnKeys) {
