@@ -244,9 +244,7 @@ struct JobTasks {
     if constexpr (ConfigurableMap<typename J::map_type>) map.configure(state);
     MapReduceStats stats;
     body(map, emit, stats);
-    slot->second.stats.bytes += stats.bytes;
-    slot->second.stats.records += stats.records;
-    slot->second.stats.phases += stats.phases;
+    slot->second.stats += stats;
     return stats;
   }
 };

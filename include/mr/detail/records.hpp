@@ -108,6 +108,14 @@ struct MapReduceStats {
   std::uint64_t bytes = 0;    ///< input bytes mapped
   std::uint64_t records = 0;  ///< map calls (lines, or items)
   PhaseTimes phases;          ///< this process's (a pool's parent: the run as it saw it)
+
+  /// Adds another part's counts and phase times (a pool's map tasks, summed).
+  MapReduceStats& operator+=(const MapReduceStats& other) noexcept {
+    bytes += other.bytes;
+    records += other.records;
+    phases += other.phases;
+    return *this;
+  }
 };
 
 /// A record type for map functions that see a block of whole lines at once (the last may

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstring>
+#include <memory>
 
 #include "mr/error.hpp"
 
@@ -182,13 +183,15 @@ void print_queries(std::FILE* out, const std::vector<std::string>& queries, cons
 }
 
 void move_file_to_stdout(const std::string& path) {
-  std::FILE* in = std::fopen(path.c_str(), "rb");
-  if (in == nullptr) throw InputError(path + ": cannot open: " + std::strerror(errno));
+  // Removed however the copy ends: a failed write to stdout must not leave it in $TMPDIR.
+  const auto remove = [](const char* name) { std::remove(name); };
+  const std::unique_ptr<const char, decltype(remove)> remove_at_end(path.c_str(), remove);
+  const auto close = [](std::FILE* file) { std::fclose(file); };
+  const std::unique_ptr<std::FILE, decltype(close)> in(std::fopen(path.c_str(), "rb"), close);
+  if (!in) throw InputError(path + ": cannot open: " + std::strerror(errno));
   std::string chunk(std::size_t{1} << 20, '\0');
-  for (std::size_t got; (got = std::fread(chunk.data(), 1, chunk.size(), in)) > 0;)
+  for (std::size_t got; (got = std::fread(chunk.data(), 1, chunk.size(), in.get())) > 0;)
     write_all(stdout, std::string_view(chunk.data(), got), "stdout");
-  std::fclose(in);
-  std::remove(path.c_str());
 }
 
 double JobSummary::mb_per_second_per_rank() const noexcept {

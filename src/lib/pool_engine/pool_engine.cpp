@@ -101,9 +101,7 @@ asio::awaitable<std::vector<Bytes>> reduce_in_pool(ProcessPoolExecutor& executor
 asio::awaitable<void> map_into(asio::awaitable<MapReduceStats> map, MapReduceStats& stats,
                                const MapReduceOptions& options) {
   const MapReduceStats chunk = co_await std::move(map);
-  stats.bytes += chunk.bytes;
-  stats.records += chunk.records;
-  stats.phases += chunk.phases;  // the workers' busy time, summed (run_job turns it into wall time)
+  stats += chunk;  // the workers' busy time, summed (run_job turns it into wall time)
   if (options.on_mapped) options.on_mapped(chunk.bytes);
 }
 
