@@ -76,19 +76,27 @@ std::uint64_t for_each_whitespace_token(std::string_view text, Sink&& sink) {
   std::uint64_t newlines = 0;
   std::uint64_t in_word = 0;  // 1 when the byte before the current block is a word byte
   std::size_t word_start = 0;
+  // Starts and ends alternate, so the k-th end of a block closes its k-th start (or, for the
+  // first end when the block begins inside a word, the word carried in): one loop pairs
+  // them, two bit scans and no test of which kind each event is.
   auto walk = [&](std::uint64_t sep, std::size_t offset) {
     const std::uint64_t word = ~sep;
-    const std::uint64_t shifted = (word << 1) | in_word;  // word bit of the previous byte
-    std::uint64_t events = (word & ~shifted) | (~word & shifted);  // starts and ends
-    while (events) {
-      const auto bit = static_cast<std::size_t>(__builtin_ctzll(events));
-      if ((word >> bit) & 1) {
-        word_start = offset + bit;
-      } else {
-        sink(std::string_view(base + word_start, offset + bit - word_start));
-      }
-      events &= events - 1;
+    const std::uint64_t previous = (word << 1) | in_word;  // word bit of the byte before each
+    std::uint64_t starts = word & ~previous;
+    std::uint64_t ends = ~word & previous;  // the separator after each word
+    if (in_word && ends) {
+      const auto end = offset + static_cast<std::size_t>(__builtin_ctzll(ends));
+      sink(std::string_view(base + word_start, end - word_start));
+      ends &= ends - 1;
     }
+    while (ends) {
+      const auto start = static_cast<std::size_t>(__builtin_ctzll(starts));
+      const auto end = static_cast<std::size_t>(__builtin_ctzll(ends));
+      sink(std::string_view(base + offset + start, end - start));
+      starts &= starts - 1;
+      ends &= ends - 1;
+    }
+    if (starts) word_start = offset + static_cast<std::size_t>(__builtin_ctzll(starts));
     in_word = word >> 63;
   };
   std::size_t at = 0;
