@@ -19,7 +19,7 @@
 
 #include "mr/error.hpp"
 
-/// For the per-key hot path (emit -> prefetch ring -> probe): GCC's inliner gives up on this
+/// For the per-key hot path (emit -> batched adder -> probe): GCC's inliner gives up on this
 /// chain of small templates once it is deep enough, and a call per key cost the word count
 /// 12 % (measured: `perf` showed PrefetchingAdder::store and the reduce as separate functions).
 #define MR_HOT_INLINE [[gnu::always_inline]] inline
@@ -510,7 +510,7 @@ class FlatTable {
     for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
       Slot& slot = slots_[i];
       if (slot.meta == 0) {
-        insert_at(slot, key, head, std::forward<Value>(value));
+        insert_in_arena(slot, key, head, std::forward<Value>(value));
         return;
       }
       if ((slot.meta & head_mask) == head && same_key(slot)) {
@@ -523,7 +523,7 @@ class FlatTable {
 
   /// Stores a key longer than a slot holds in the arena and fills `slot` with it.
   template <class Value>
-  void insert_at(Slot& slot, std::string_view key, std::uint64_t head, Value&& value) {
+  void insert_in_arena(Slot& slot, std::string_view key, std::uint64_t head, Value&& value) {
     if (key.size() >= UINT32_MAX) throw std::length_error("key longer than 4 GiB");
     const bool is_long = key.size() >= long_key;
     const std::size_t at = arena_.append(key.size() + (is_long ? sizeof(std::uint32_t) : 0), 1);
