@@ -46,9 +46,10 @@ struct ResultBefore {
 };
 inline constexpr ResultBefore result_before{};
 
-/// Sorts entries into output order (result_before): an LSD radix sort on (count descending,
-/// key prefix ascending) that skips the byte positions all entries share, then a comparison
-/// sort of each run that ties on both (keys sharing their first 8 bytes). A high-cardinality
+/// Sorts entries into output order (result_before): an in-place MSD radix sort (American flag
+/// sort) on (count descending, key prefix ascending) that skips the byte positions all entries
+/// share, then a comparison sort of each run that ties on both (keys sharing their first 8
+/// bytes) or is shorter than 64. A high-cardinality
 /// result is mostly ties on the count, which a comparison sort resolves a key at a time.
 void sort_results(std::vector<ResultEntry>& entries);
 
