@@ -11,7 +11,9 @@
   - the single-core reference: scripts/tools/wc_reference.c (mmap, FNV-1a, open addressing,
     sort), whole process, against `mapreduce -np 1`, whole process and job time;
   - mr's FlatTable against abseil's flat_hash_map (heterogeneous lookup) on both map
-    functions (scripts/tools/bench_table.cpp, one thread, best of N).
+    functions (scripts/tools/bench_table.cpp, one thread, best of N);
+  - where a prose token's time goes (bench_table stages: tokenizer alone, adder alone, both
+    over the file in memory and mapped; ns per token).
 
   scripts/bench_kernel.py                      # defaults: 500 MB prose, 515 MB 1-grams, median of 5
   MR_BENCH_RUNS=3 MR_BENCH_TEXT_SIZE=100M MR_BENCH_NGRAM_SIZE=100M scripts/bench_kernel.py  # quick
@@ -213,6 +215,12 @@ def main():
         flat, absl = float(got["flat"][3]), float(got["absl"][3])
         print("| %s, %s | %s | %.0f | %.0f | %.2fx |" % (job, os.path.basename(path), got["flat"][4], flat, absl,
                                                        flat / absl))
+    print()
+
+    # 6. Where a prose token's time goes: the tokenizer alone, the adder alone, both over the
+    # file in memory and mapped (README, "Fewer instructions, and what bounds the rest").
+    line = subprocess.run([table_tool, "stages", text, str(RUNS)], stdout=subprocess.PIPE, check=True).stdout.decode()
+    print(line.strip())
 
 
 if __name__ == "__main__":
