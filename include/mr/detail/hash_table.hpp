@@ -341,13 +341,14 @@ class FlatTable {
     });
   }
 
-  /// The two words a key of at most inline_key_bytes fills its slot with: what a probe
-  /// compares, and what an insert stores.
-  struct InlineKey {
+  /// A slot's two key words (`meta`, `rest`): for a key stored inline what a probe compares
+  /// and what an insert stores, for a key in the arena its head and offset (rest 0).
+  struct SlotWords {
     std::uint64_t meta;
     std::uint64_t rest;
   };
-  MR_HOT_INLINE static InlineKey inline_key(std::uint64_t hash, std::size_t size, const ShortKey& words) noexcept {
+  /// The slot words of a key of at most inline_key_bytes.
+  MR_HOT_INLINE static SlotWords inline_key(std::uint64_t hash, std::size_t size, const ShortKey& words) noexcept {
     return {head_of(hash, size) | (words.lo << payload_shift),
             (words.lo >> (64 - payload_shift)) | (words.hi << payload_shift)};
   }
@@ -355,7 +356,7 @@ class FlatTable {
   /// add() for a key of at most inline_key_bytes given by its slot words: the probe compares
   /// two words per slot, and a new key is stored by writing them.
   template <class Value>
-  MR_HOT_INLINE void add_inline(std::uint64_t hash, InlineKey key, Value&& value) {
+  MR_HOT_INLINE void add_inline(std::uint64_t hash, SlotWords key, Value&& value) {
     for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
       Slot& slot = slots_[i];
       // One branch for both words: a repeated key (most tokens) takes it on the first slot.
@@ -535,13 +536,13 @@ class FlatTable {
       out += sizeof long_size;
     }
     std::memcpy(out, key.data(), key.size());
-    fill_slot(slot, InlineKey{head | (at << payload_shift), 0}, std::forward<Value>(value));
+    fill_slot(slot, SlotWords{head | (at << payload_shift), 0}, std::forward<Value>(value));
   }
 
   /// Fills an empty slot with its two key words and the value (then grows when too full). Out
   /// of line: the lookup loops stay small, and a new key is the rare case.
   template <class Value>
-  [[gnu::noinline]] void fill_slot(Slot& slot, InlineKey key, Value&& value) {
+  [[gnu::noinline]] void fill_slot(Slot& slot, SlotWords key, Value&& value) {
     if constexpr (slot_value_v<V>) {
       slot.value = static_cast<V>(std::forward<Value>(value));
     } else {
@@ -667,7 +668,7 @@ class PrefetchingAdder {
     // stores a key). A key that fits a slot gets its slot words, computed here, where the
     // loop has nothing to wait for; the others (bit set in `beyond_slot`) only a hash.
     std::uint64_t hashes[batch];
-    typename Table::InlineKey slot_words[batch];
+    typename Table::SlotWords slot_words[batch];
     std::uint64_t beyond_slot = 0;
     for (unsigned i = 0; i < n; ++i) {
       const Pending& item = items_[i];
