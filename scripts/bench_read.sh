@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The read path of the map phase: a SIGBUS-guarded memory map against pread (why the
-# engine keeps the map: README, "Inputs that change during the run").
+# The read path of the map phase: a memory map read in windows against pread into one reused
+# buffer of several sizes (why the engine reads with pread in 1 MiB blocks: README, "The read
+# path").
 #   scripts/bench_read.sh [FILE] [ROUNDS]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"

@@ -1,6 +1,7 @@
 // Partitioning and record alignment: every line lands in exactly one range, for any
 // split, rank count and file layout.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,6 +10,8 @@
 #include <vector>
 
 #include "engine/partition.hpp"
+#include "mr/detail/local_blocks.hpp"
+#include "mr/detail/records.hpp"
 #include "mr/error.hpp"
 
 using namespace mr::detail;
@@ -213,4 +216,80 @@ TEST(AssignWholeFiles, LargestFirstOntoTheLeastLoadedRankInInputOrder) {
   EXPECT_EQ(assigned, 5u);
   // Plain files and stdin are never assigned whole; one rank takes everything.
   EXPECT_EQ(mr::detail::assign_whole_files(inputs, 1), (std::vector<std::vector<std::uint32_t>>{{0, 2, 3, 4, 5}}));
+}
+
+// ---- the block reader of regular files (pread into one reused buffer) ------------------------
+
+namespace {
+
+/// A file of `lines` lines of pseudo-random lengths up to `longest` bytes (a few much longer
+/// than the reader's 1 MiB block), optionally without a final newline.
+std::string make_lines(std::size_t lines, std::size_t longest, bool final_newline, std::uint64_t seed) {
+  std::string text;
+  for (std::size_t i = 0; i < lines; ++i) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    std::size_t length = (seed >> 33) % longest;
+    if (i % 97 == 13) length = (std::size_t{5} << 19) + i;  // 2.5 MiB: longer than a block
+    text += "L" + std::to_string(i) + ":" + std::string(length, static_cast<char>('a' + i % 26));
+    if (i + 1 < lines || final_newline) text += '\n';
+  }
+  return text;
+}
+
+std::filesystem::path write_temp(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() / ("mr-partition-test-" + std::to_string(::getpid()) + "-" + name);
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+}  // namespace
+
+TEST(BlockReader, EveryRangeGetsExactlyItsAlignedLinesInWholeLineBlocks) {
+  for (const bool final_newline : {true, false}) {
+    const std::string text = make_lines(400, 40000, final_newline, 7);
+    ASSERT_GT(text.size(), std::size_t{8} << 20);
+    const auto path = write_temp("ranges", text);
+    for (const std::uint64_t piece : {std::uint64_t{1} << 20, std::uint64_t{3000001}, std::uint64_t{text.size()}}) {
+      for (std::uint64_t begin = 0; begin < text.size(); begin += piece) {
+        const std::uint64_t end = std::min<std::uint64_t>(text.size(), begin + piece);
+        std::string got;
+        for_each_block_in_range(path.string(), begin, end, [&](std::string_view block, const BlockOrigin& origin) {
+          EXPECT_TRUE(block.back() == '\n' || begin + got.size() + block.size() <= text.size()) << "a block of whole lines";
+          EXPECT_EQ(origin.head, first_line_of(text));
+          got += block;
+        });
+        EXPECT_EQ(got, aligned_lines(text, begin, end)) << "range " << begin << "-" << end;
+      }
+    }
+    std::filesystem::remove(path);
+  }
+}
+
+TEST(BlockReader, LocationsCountTheLinesBeforeTheBlockFromTheFile) {
+  const std::string text = make_lines(300, 30000, true, 11);
+  const auto path = write_temp("lines", text);
+  const std::uint64_t begin = text.size() / 3, end = 2 * text.size() / 3;
+  std::uint64_t checked = 0;
+  for_each_block_in_range(path.string(), begin, end, [&](std::string_view block, const BlockOrigin& origin) {
+    for_each_line(block, [&](std::string_view line) {
+      // Line "L<i>:..." is line i + 1 of the file.
+      const std::string expected = "lines:" + std::to_string(std::stoull(std::string(line.substr(1))) + 1);
+      const std::string location = record_location(origin, line.data());
+      EXPECT_EQ(location.substr(location.rfind('-') + 1), expected);
+      ++checked;
+    });
+  });
+  EXPECT_GT(checked, 50u);
+  std::filesystem::remove(path);
+}
+
+TEST(BlockReader, AFileShorterThanPlannedIsAnError) {
+  const auto path = write_temp("short", "a\nb\n");
+  try {
+    for_each_block_in_range(path.string(), 0, 10, [](std::string_view, const BlockOrigin&) {});
+    ADD_FAILURE() << "no error";
+  } catch (const mr::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("changed while being read"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
 }

@@ -21,7 +21,13 @@ struct BlockOrigin {
   const char* count_from = nullptr;  ///< line numbers count '\n' from here ...
   std::uint64_t line_base = 0;       ///< ... plus this many lines before it
   std::string_view head = {};        ///< the input's first line, at most head_bytes of it
+  /// Bytes of file `name` before `count_from` whose lines line_base leaves out: a location
+  /// counts them from the file (only an error asks for one, so reading pays nothing for it).
+  std::uint64_t uncounted_bytes = 0;
 };
+
+/// The number of '\n' in the first `bytes` of the file at `path` (for an error's line number).
+std::uint64_t count_lines_in_file(std::string_view path, std::uint64_t bytes);
 
 /// How much of an input's first line BlockOrigin::head holds.
 inline constexpr std::size_t head_bytes = std::size_t{64} << 10;
@@ -44,7 +50,7 @@ struct LocalBlockOptions {
 
 /// Collective over `comm`: rank 0 discovers `inputs` (errors are agreed on), every rank
 /// derives the same partition plan, then each rank calls `on_block` for its own byte
-/// ranges of regular files (memory-mapped in windows), for the whole `.gz` files assigned
+/// ranges of regular files (read in blocks of whole lines), for the whole `.gz` files assigned
 /// to it (inflated as a stream, largest files first onto the least-loaded rank), and for
 /// its pieces of stdin (read by rank 0 and scattered in bounded rounds). If any rank's
 /// on_block throws, every rank throws the lowest failing rank's error (agree_on_error)
@@ -57,9 +63,10 @@ void for_each_local_block(MPI_Comm comm, const std::vector<std::string>& inputs,
 void for_each_stream_block(const std::string& path, const BlockCallback& on_block,
                            std::size_t block_bytes = std::size_t{8} << 20);
 
-/// Maps the lines that byte range [begin, end) of `path` owns, through a memory map read
-/// in windows (released as it goes, so resident memory stays bounded), calling on_block
-/// for each window.
+/// Reads the lines that byte range [begin, end) of `path` owns (those that start in it) with
+/// pread, a block of about 1 MiB of whole lines at a time into one reused buffer (memory stays
+/// bounded), calling on_block for each. Throws InputError when the file cannot be read or
+/// changed while it was read.
 void for_each_block_in_range(const std::string& path, std::uint64_t begin, std::uint64_t end,
                              const BlockCallback& on_block);
 

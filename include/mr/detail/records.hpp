@@ -72,6 +72,7 @@ class PhaseClock {
 /// "name:line" of the record starting at `record` inside a block from `origin`.
 inline std::string record_location(const BlockOrigin& origin, const char* record) {
   std::uint64_t number = origin.line_base + 1;
+  if (origin.uncounted_bytes) number += count_lines_in_file(origin.name, origin.uncounted_bytes);
   if (origin.count_from) number += static_cast<std::uint64_t>(std::count(origin.count_from, record, '\n'));
   return std::string(origin.name) + ":" + std::to_string(number);
 }

@@ -1,7 +1,6 @@
 #include "engine/input.hpp"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <isa-l/igzip_lib.h>
@@ -14,60 +13,48 @@
 #include "mr/error.hpp"
 
 namespace mr::detail {
-namespace {
 
-std::uint64_t page_size() {
-  static const auto size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-  return size;
-}
-
-}  // namespace
-
-MappedFile::MappedFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw InputError(path + ": cannot open: " + std::strerror(errno));
+ReadOnlyFile::ReadOnlyFile(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw InputError(path + ": cannot open: " + std::strerror(errno));
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
+  if (::fstat(fd_, &st) != 0) {
     const int err = errno;
-    ::close(fd);
+    ::close(fd_);
     throw InputError(path + ": cannot stat: " + std::strerror(err));
   }
   size_ = static_cast<std::uint64_t>(st.st_size);
   device_ = st.st_dev;
   inode_ = st.st_ino;
   mtime_ns_ = st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec;
-  if (size_ > 0) {
-    void* map = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED) {
-      const int err = errno;
-      ::close(fd);
-      throw InputError(path + ": cannot map: " + std::strerror(err));
-    }
-    data_ = static_cast<const char*>(map);
-  }
-  ::close(fd);
 }
 
-bool MappedFile::unchanged(const std::string& path, std::uint64_t size) const noexcept {
+ReadOnlyFile::~ReadOnlyFile() { ::close(fd_); }
+
+std::size_t ReadOnlyFile::read_at(char* out, std::size_t bytes, std::uint64_t offset) const {
+  std::size_t done = 0;
+  while (done < bytes) {
+    // One call moves at most 2 GiB on Linux; a short count before the end is a partial read.
+    const ssize_t n = ::pread(fd_, out + done, std::min<std::size_t>(bytes - done, std::size_t{1} << 30),
+                              static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw InputError(path_ + ": read error: " + std::strerror(errno));
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
+
+void ReadOnlyFile::will_read(std::uint64_t begin, std::uint64_t end) const noexcept {
+  if (end > begin)
+    ::posix_fadvise(fd_, static_cast<off_t>(begin), static_cast<off_t>(end - begin), POSIX_FADV_SEQUENTIAL);
+}
+
+bool ReadOnlyFile::unchanged(const std::string& path, std::uint64_t size) const noexcept {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && st.st_dev == device_ && st.st_ino == inode_ &&
          static_cast<std::uint64_t>(st.st_size) >= size && size_ >= size &&
          st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec == mtime_ns_;
-}
-
-MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<char*>(data_), size_);
-}
-
-void MappedFile::will_need(std::uint64_t begin, std::uint64_t end) const noexcept {
-  const std::uint64_t b = begin / page_size() * page_size();
-  if (data_ && end > b) ::madvise(const_cast<char*>(data_) + b, end - b, MADV_WILLNEED);
-}
-
-void MappedFile::release(std::uint64_t begin, std::uint64_t end) const noexcept {
-  const std::uint64_t b = (begin + page_size() - 1) / page_size() * page_size();
-  const std::uint64_t e = end / page_size() * page_size();
-  if (data_ && e > b) ::madvise(const_cast<char*>(data_) + b, e - b, MADV_DONTNEED);
 }
 
 namespace {

@@ -1,7 +1,7 @@
 #pragma once
 /// \file input.hpp
-/// Reading inputs: read-only memory maps of regular files, and a bounded-block reader for
-/// inputs that cannot be mapped (stdin, `.gz`).
+/// Reading inputs: regular files read at offsets (pread), and a bounded-block reader for
+/// streams (stdin, `.gz`).
 
 #include <cstdint>
 #include <memory>
@@ -10,27 +10,31 @@
 
 namespace mr::detail {
 
-/// A read-only, private memory map of a whole file. Pages are touched only where read.
-class MappedFile {
+/// A regular file opened for reading at offsets (pread). It remembers which file it opened,
+/// so that a file truncated, rewritten or renamed over while it is read can be detected.
+class ReadOnlyFile {
  public:
-  /// Maps `path`; throws InputError naming the file when it cannot be opened or mapped.
-  explicit MappedFile(const std::string& path);
-  ~MappedFile();
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
+  /// Opens `path`; throws InputError naming the file when it cannot be opened.
+  explicit ReadOnlyFile(const std::string& path);
+  ~ReadOnlyFile();
+  ReadOnlyFile(const ReadOnlyFile&) = delete;
+  ReadOnlyFile& operator=(const ReadOnlyFile&) = delete;
 
-  std::string_view text() const noexcept { return {data_, size_}; }
-  /// True while `path` still names the file that was mapped, at least `size` bytes long and
+  /// The size when it was opened.
+  std::uint64_t size() const noexcept { return size_; }
+  /// Reads up to `bytes` at `offset` into `out`; fewer only at the end of the file. Throws
+  /// InputError naming the file on a read error.
+  std::size_t read_at(char* out, std::size_t bytes, std::uint64_t offset) const;
+  /// Tells the kernel [begin, end) will be read once, in order (read-ahead for files not in
+  /// the page cache).
+  void will_read(std::uint64_t begin, std::uint64_t end) const noexcept;
+  /// True while `path` still names the file that was opened, at least `size` bytes long and
   /// unmodified since (a file truncated, rewritten or renamed over while it was read is not).
   bool unchanged(const std::string& path, std::uint64_t size) const noexcept;
-  /// Tells the kernel [begin, end) will be read sequentially soon.
-  void will_need(std::uint64_t begin, std::uint64_t end) const noexcept;
-  /// Drops this process's mapping of whole pages inside [begin, end) (the page cache keeps
-  /// them), so resident memory does not grow with the input size.
-  void release(std::uint64_t begin, std::uint64_t end) const noexcept;
 
  private:
-  const char* data_ = nullptr;
+  std::string path_;
+  int fd_ = -1;
   std::uint64_t size_ = 0;
   std::uint64_t device_ = 0, inode_ = 0;
   std::int64_t mtime_ns_ = 0;
