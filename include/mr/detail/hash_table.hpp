@@ -166,6 +166,11 @@ struct GrowableBlock {
 /// is kept and the new bytes are zero.
 GrowableBlock grow_block(GrowableBlock block, std::size_t bytes);
 void release_block(const GrowableBlock& block) noexcept;
+/// Maps in the pages of [data, data + bytes) at once, as if written (a hint: no effect on
+/// contents). For memory about to be written in full: the kernel fills the page table in one
+/// call instead of taking a fault per page (on the VM this was built on, a fault costs
+/// ~10 µs: 320 MB of result entries spent 0.8 s in faults).
+void prefault(void* data, std::size_t bytes) noexcept;
 
 /// An array of trivially copyable T that start as zero bytes, in a GrowableBlock: growing it
 /// keeps the elements in place and adds zeros, so a table that doubles touches each page once

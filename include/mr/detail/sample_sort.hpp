@@ -129,7 +129,10 @@ SortedSlice<T> sample_sort(MPI_Comm comm, std::vector<T> run, Less less, const C
   const auto self = static_cast<std::size_t>(rank);
   std::vector<Bytes> outgoing(ranks);
   for (std::size_t r = 0; r < ranks; ++r)
-    if (r != self) outgoing[r].reserve(bytes_to[r]);
+    if (r != self) {
+      outgoing[r].reserve(bytes_to[r]);
+      prefault(outgoing[r].data(), outgoing[r].capacity());
+    }
   std::size_t kept = 0;
   for (std::size_t i = 0; i < run.size(); ++i) {
     if (destination[i] != self) {
@@ -144,7 +147,10 @@ SortedSlice<T> sample_sort(MPI_Comm comm, std::vector<T> run, Less less, const C
   std::uint64_t incoming = 0;
   for (std::size_t r = 0; r < ranks; ++r)
     if (r != self) incoming += entries_from[r];
-  run.reserve(kept + incoming);
+  if (kept + incoming > run.capacity()) {
+    run.reserve(kept + incoming);
+    prefault(run.data() + kept, (run.capacity() - kept) * sizeof(T));
+  }
 
   slice.storage = alltoallv_bytes(comm, outgoing, exchange_limit);
   std::vector<Bytes>().swap(outgoing);

@@ -11,6 +11,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <cstring>
@@ -95,9 +96,23 @@ inline int owner_of(std::uint64_t hash, int ranks) noexcept {
 /// are neither serialized nor sent to itself nor inserted into a second table.
 template <class V, class Reduce>
 std::vector<Bytes> keep_own_keys(FlatTable<V, Reduce>& table, int rank, int ranks) {
+  // Sized exactly first (a walk that only hashes), and mapped in at once: buffers that grew
+  // by doubling copied themselves and took a page fault per page.
+  // (Values in the codec's form have no fixed size: 16 bytes an entry is the estimate.)
+  std::vector<std::size_t> bytes(static_cast<std::size_t>(ranks), table.size() * 16 / static_cast<std::size_t>(ranks) + 64);
+  if constexpr (slot_value_v<V>) {
+    std::fill(bytes.begin(), bytes.end(), 0);
+    table.for_each([&](std::string_view key, std::uint64_t hash, const V&) {
+      bytes[static_cast<std::size_t>(owner_of(hash, ranks))] += sizeof(std::uint32_t) + key.size() + sizeof(V);
+    });
+  }
   std::vector<Bytes> out(static_cast<std::size_t>(ranks));
   for (int r = 0; r < ranks; ++r)
-    if (r != rank) out[static_cast<std::size_t>(r)].reserve(table.size() * 16 / static_cast<std::size_t>(ranks) + 64);
+    if (r != rank) {
+      Bytes& buffer = out[static_cast<std::size_t>(r)];
+      buffer.reserve(bytes[static_cast<std::size_t>(r)]);
+      prefault(buffer.data(), buffer.capacity());
+    }
   table.retain_if([&](std::string_view key, std::uint64_t hash, const V& value) {
     const int owner = owner_of(hash, ranks);
     if (owner == rank) return true;
@@ -107,9 +122,16 @@ std::vector<Bytes> keep_own_keys(FlatTable<V, Reduce>& table, int rank, int rank
   return out;
 }
 
+/// The tag of alltoallv_bytes' point-to-point messages (apart from the tags of the pool's and
+/// the executors' protocols, which may share a communicator with a job).
+inline constexpr int kExchangeTag = 7303;  // parallel_file.cpp: 7302, world pools: 0x6d72
+
+/// A buffer of `bytes` bytes whose pages are mapped in at once (prefault), to be overwritten.
+Bytes sized_buffer(std::size_t bytes);
+
 /// All-to-all exchange of byte buffers: send[r] goes to rank r; returns what each rank
-/// sent here, indexed by source. Runs as many MPI_Alltoallv rounds as needed so that no
-/// count or displacement exceeds `limit` bytes. Collective.
+/// sent here, indexed by source. Point-to-point messages of at most `limit` bytes each (no
+/// MPI count exceeds it). Collective.
 std::vector<Bytes> alltoallv_bytes(MPI_Comm comm, const std::vector<Bytes>& send, std::uint64_t limit = INT_MAX);
 
 /// Gathers every rank's buffer to `root` (indexed by source rank there; empty elsewhere),

@@ -67,6 +67,16 @@ GrowableBlock grow_block(GrowableBlock block, std::size_t bytes) {
   return {p, capacity};
 }
 
+void prefault(void* data, std::size_t bytes) noexcept {
+#ifndef MADV_POPULATE_WRITE
+  constexpr int MADV_POPULATE_WRITE = 23;  // Linux 5.14; older kernels reject it (EINVAL): no harm
+#endif
+  constexpr std::uintptr_t page = 4096;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) & ~(page - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(page - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+}
+
 void release_block(const GrowableBlock& block) noexcept {
   if (block.data) ::munmap(block.data, block.capacity);
 }

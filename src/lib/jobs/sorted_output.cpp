@@ -29,6 +29,7 @@ void write_sorted_output(MPI_Comm comm, const CountTable& owned, const std::stri
   PhaseClock clock;
   std::vector<ResultEntry> run;
   run.reserve(owned.size());
+  prefault(run.data(), run.capacity() * sizeof(ResultEntry));
   owned.for_each([&](std::string_view key, std::int64_t count) { run.emplace_back(key, count); });
   const auto slice = sample_sort(comm, std::move(run), result_before, ResultCodec{}, INT_MAX,
                                  [](std::vector<ResultEntry>& entries, ResultBefore) { sort_results(entries); });

@@ -14,51 +14,49 @@ std::uint64_t chunk_of(std::uint64_t size, std::uint64_t round, std::uint64_t pe
 
 }  // namespace
 
+Bytes sized_buffer(std::size_t bytes) {
+  Bytes buffer;
+  buffer.reserve(bytes);
+  prefault(buffer.data(), buffer.capacity());
+  buffer.resize(bytes);
+  return buffer;
+}
+
 std::vector<Bytes> alltoallv_bytes(MPI_Comm comm, const std::vector<Bytes>& send, std::uint64_t limit) {
-  int ranks = 0;
+  int ranks = 0, rank = 0;
   MR_MPI_CALL(MPI_Comm_size, comm, &ranks);
+  MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
   if (static_cast<int>(send.size()) != ranks) throw UsageError("alltoallv_bytes: need one buffer per rank");
   const auto n = static_cast<std::size_t>(ranks);
-  // Each round moves at most per_round bytes between any pair, so every count and
-  // displacement (a sum of at most `ranks` counts) stays within the limit.
-  const std::uint64_t per_round = std::max<std::uint64_t>(1, std::min<std::uint64_t>(limit, INT_MAX) / n);
+  const auto self = static_cast<std::size_t>(rank);
+  const std::uint64_t per_message = std::max<std::uint64_t>(1, std::min<std::uint64_t>(limit, INT_MAX));
 
   std::vector<std::uint64_t> send_sizes(n), recv_sizes(n);
-  std::uint64_t local_rounds = 1;
-  for (std::size_t r = 0; r < n; ++r) {
-    send_sizes[r] = send[r].size();
-    local_rounds = std::max(local_rounds, rounds_for(send_sizes[r], per_round));
-  }
+  for (std::size_t r = 0; r < n; ++r) send_sizes[r] = send[r].size();
   MR_MPI_CALL(MPI_Alltoall, send_sizes.data(), 1, MPI_UINT64_T, recv_sizes.data(), 1, MPI_UINT64_T, comm);
-  std::uint64_t rounds = 0;
-  MR_MPI_CALL(MPI_Allreduce, &local_rounds, &rounds, 1, MPI_UINT64_T, MPI_MAX, comm);
 
+  // Point to point, straight from each send buffer into its final receive buffer, in
+  // messages of at most `per_message` bytes (MPI counts are int; messages between one pair
+  // arrive in order). The MPI_Alltoallv rounds this replaced copied every byte twice more,
+  // through staging buffers whose fresh pages cost more than the copies (1 M 1-gram keys at
+  // -np 2: 58-78 ms for the exchange).
   std::vector<Bytes> received(n);
-  for (std::size_t r = 0; r < n; ++r) received[r].reserve(recv_sizes[r]);
-  std::vector<int> send_counts(n), send_displs(n), recv_counts(n), recv_displs(n);
-  Bytes send_stage, recv_stage;
-  for (std::uint64_t round = 0; round < rounds; ++round) {
-    std::uint64_t send_total = 0, recv_total = 0;
-    for (std::size_t r = 0; r < n; ++r) {
-      send_counts[r] = static_cast<int>(chunk_of(send_sizes[r], round, per_round));
-      send_displs[r] = static_cast<int>(send_total);
-      send_total += static_cast<std::uint64_t>(send_counts[r]);
-      recv_counts[r] = static_cast<int>(chunk_of(recv_sizes[r], round, per_round));
-      recv_displs[r] = static_cast<int>(recv_total);
-      recv_total += static_cast<std::uint64_t>(recv_counts[r]);
-    }
-    send_stage.resize(send_total);
-    for (std::size_t r = 0; r < n; ++r)
-      if (send_counts[r] > 0)
-        std::memcpy(send_stage.data() + send_displs[r], send[r].data() + round * per_round,
-                    static_cast<std::size_t>(send_counts[r]));
-    recv_stage.resize(recv_total);
-    MR_MPI_CALL(MPI_Alltoallv, send_stage.data(), send_counts.data(), send_displs.data(), MPI_BYTE,
-                recv_stage.data(), recv_counts.data(), recv_displs.data(), MPI_BYTE, comm);
-    for (std::size_t r = 0; r < n; ++r)
-      received[r].insert(received[r].end(), recv_stage.data() + recv_displs[r],
-                         recv_stage.data() + recv_displs[r] + recv_counts[r]);
+  std::vector<MPI_Request> requests;
+  for (std::size_t r = 0; r < n; ++r) {
+    if (r == self) continue;
+    received[r] = sized_buffer(recv_sizes[r]);
+    for (std::uint64_t at = 0; at < recv_sizes[r]; at += per_message)
+      MR_MPI_CALL(MPI_Irecv, received[r].data() + at, static_cast<int>(std::min(per_message, recv_sizes[r] - at)),
+                  MPI_BYTE, static_cast<int>(r), kExchangeTag, comm, &requests.emplace_back());
   }
+  for (std::size_t step = 1; step < n; ++step) {  // rank + 1 first: not everyone onto rank 0 at once
+    const std::size_t r = (self + step) % n;
+    for (std::uint64_t at = 0; at < send_sizes[r]; at += per_message)
+      MR_MPI_CALL(MPI_Isend, send[r].data() + at, static_cast<int>(std::min(per_message, send_sizes[r] - at)),
+                  MPI_BYTE, static_cast<int>(r), kExchangeTag, comm, &requests.emplace_back());
+  }
+  received[self] = send[self];
+  MR_MPI_CALL(MPI_Waitall, static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
   return received;
 }
 
