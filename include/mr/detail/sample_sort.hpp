@@ -34,10 +34,11 @@ concept EntryCodec = requires(const C& codec, Bytes& out, const T& entry, Decode
   { codec.decode(in) } -> std::same_as<T>;
 };
 
-/// This rank's slice of the global order.
-template <class T>
+/// This rank's slice of the global order: a std::vector of entries, or an EntryArray (entries
+/// in memory a table handed over).
+template <class Run>
 struct SortedSlice {
-  std::vector<T> entries;
+  Run entries;
   std::vector<Bytes> storage;  ///< what the entries may point into (never resized once decoded)
 };
 
@@ -55,8 +56,8 @@ inline constexpr std::size_t samples_per_rank(std::size_t ranks) noexcept {
 namespace sample_sort_detail {
 
 /// Decodes every entry of `buffer` onto `out`.
-template <class T, class Codec>
-void decode_all(std::string_view buffer, const Codec& codec, std::vector<T>& out) {
+template <class Codec, class Run>
+void decode_all(std::string_view buffer, const Codec& codec, Run& out) {
   Decoder in(buffer);
   while (!in.empty()) out.push_back(codec.decode(in));
 }
@@ -65,26 +66,28 @@ void decode_all(std::string_view buffer, const Codec& codec, std::vector<T>& out
 
 /// The local sort of sample_sort(): std::sort with the order.
 struct ComparisonSort {
-  template <class T, class Less>
-  void operator()(std::vector<T>& entries, const Less& less) const {
+  template <class Run, class Less>
+  void operator()(Run& entries, const Less& less) const {
     std::sort(entries.begin(), entries.end(), less);
   }
 };
 
 /// Sorts the entries of all ranks by `less` (a strict total order: equal entries would be
 /// split arbitrarily between slices) and returns this rank's slice: every entry of rank r's
-/// slice orders before every entry of rank r+1's. `run` is consumed. `local_sort(entries,
-/// less)` sorts the slice (a faster sort for the entry type may replace std::sort). Each entry
+/// slice orders before every entry of rank r+1's. `run` (a std::vector<T> or an EntryArray<T>)
+/// is consumed. `local_sort(entries, less)` sorts the slice (a faster sort for the entry type
+/// may replace std::sort). Each entry
 /// is sorted once, after it reached its rank: the splitters come from a sample of the unsorted
 /// runs (spread by a multiplicative hash of the position, so an ordered run samples as well as
 /// a shuffled one), and each entry finds its rank by a binary search among them. Collective.
-template <class T, class Less, EntryCodec<T> Codec, class LocalSort = ComparisonSort>
-SortedSlice<T> sample_sort(MPI_Comm comm, std::vector<T> run, Less less, const Codec& codec,
-                           std::uint64_t exchange_limit = INT_MAX, const LocalSort& local_sort = {}) {
+template <class Run, class Less, EntryCodec<typename Run::value_type> Codec, class LocalSort = ComparisonSort>
+SortedSlice<Run> sample_sort(MPI_Comm comm, Run run, Less less, const Codec& codec, std::uint64_t exchange_limit = INT_MAX,
+                             const LocalSort& local_sort = {}) {
+  using T = typename Run::value_type;
   int rank = 0, size = 1;
   MR_MPI_CALL(MPI_Comm_rank, comm, &rank);
   MR_MPI_CALL(MPI_Comm_size, comm, &size);
-  SortedSlice<T> slice;
+  SortedSlice<Run> slice;
   if (size == 1) {
     local_sort(run, less);
     slice.entries = std::move(run);

@@ -148,10 +148,6 @@ Answers end_on_owners(MPI_Comm comm, CountResult& result, const EndRequest& requ
   MR_MPI_CALL(MPI_Comm_size, comm, &size);
   drop_below(result.table(), request.min_count);
   MapReduceStats stats = result.stats();
-  if (!request.output.empty()) {
-    progress.stage("sort and write");
-    write_sorted_output(comm, result.table(), request.output, stats.phases);
-  }
   progress.stage("top and queries");
   Answers answers;
   for (auto& [key, count] : result.top(static_cast<std::size_t>(std::min<std::uint64_t>(request.top, SIZE_MAX)))) {
@@ -160,6 +156,11 @@ Answers end_on_owners(MPI_Comm comm, CountResult& result, const EndRequest& requ
   }
   for (const auto& count : result.lookup(request.queries)) answers.counts.push_back(count.value_or(0));
   answers.distinct = result.size();
+  // Last: the sort takes the table's memory over.
+  if (!request.output.empty()) {
+    progress.stage("sort and write");
+    write_sorted_output(comm, std::move(result.table()), request.output, stats.phases);
+  }
   answers.stats = stats;
   // Each phase: the slowest rank's. The peak memory: every rank's.
   static_assert(sizeof(PhaseTimes) == 6 * sizeof(double), "PhaseTimes is reduced as 6 doubles");

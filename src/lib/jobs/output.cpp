@@ -46,7 +46,7 @@ std::uint64_t count_word(const ResultEntry& e) noexcept {
 }
 /// Byte `digit` of the 16-byte sort key (0: the most significant).
 unsigned digit_of(const ResultEntry& e, int digit) noexcept {
-  const std::uint64_t word = digit < 8 ? count_word(e) : e.prefix;
+  const std::uint64_t word = digit < 8 ? count_word(e) : e.prefix();
   return static_cast<unsigned>(word >> (8 * (7 - digit % 8))) & 0xFF;
 }
 constexpr int kDigits = 16;
@@ -94,7 +94,7 @@ void msd_sort(ResultEntry* data, std::size_t n, int digit, std::uint32_t varying
 
 }  // namespace
 
-void sort_results(std::vector<ResultEntry>& entries) {
+void sort_results(std::span<ResultEntry> entries) {
   const std::size_t n = entries.size();
   if (n < kComparisonSortBelow) {
     std::sort(entries.begin(), entries.end(), result_before);
@@ -105,8 +105,8 @@ void sort_results(std::vector<ResultEntry>& entries) {
   for (const ResultEntry& e : entries) {
     count_or |= count_word(e);
     count_and &= count_word(e);
-    prefix_or |= e.prefix;
-    prefix_and &= e.prefix;
+    prefix_or |= e.prefix();
+    prefix_and &= e.prefix();
   }
   const std::uint64_t words[2] = {count_or & ~count_and, prefix_or & ~prefix_and};
   std::uint32_t varying = 0;
@@ -127,20 +127,21 @@ std::size_t decimal_length(std::int64_t count) {
 
 std::size_t result_lines_size(const ResultEntry* first, const ResultEntry* last) {
   std::size_t bytes = 0;
-  for (const ResultEntry* entry = first; entry != last; ++entry) bytes += entry->key.size() + decimal_length(entry->count) + 2;
+  for (const ResultEntry* entry = first; entry != last; ++entry) bytes += entry->size + decimal_length(entry->count) + 2;
   return bytes;
 }
 
 char* format_result_lines(char* at, const ResultEntry* first, const ResultEntry* last) {
   constexpr std::size_t kCountDigits = 20;  // the longest int64 (with its sign)
-  // In output order the keys are random accesses into the table (or the received buffers):
-  // loading the bytes of the key a few lines ahead overlaps those cache misses, which were
-  // most of the formatting (1 M lines at -np 1: 72 -> 26-31 ms).
+  // A key over 16 bytes is a random access into the table's arena (or a received buffer) in
+  // output order: loading it a few lines ahead overlaps those cache misses (when every key was
+  // one, they were most of the formatting: 1 M lines at -np 1, 72 -> 26-31 ms).
   constexpr std::ptrdiff_t kAhead = 16;
   for (const ResultEntry* entry = first; entry != last; ++entry) {
-    if (last - entry > kAhead) __builtin_prefetch(entry[kAhead].key.data());
-    std::memcpy(at, entry->key.data(), entry->key.size());
-    at += entry->key.size();
+    if (last - entry > kAhead && entry[kAhead].size > ResultEntry::inline_bytes) __builtin_prefetch(entry[kAhead].key().data());
+    const std::string_view key = entry->key();
+    std::memcpy(at, key.data(), key.size());
+    at += key.size();
     *at++ = '\t';
     at = std::to_chars(at, at + kCountDigits, entry->count).ptr;
     *at++ = '\n';

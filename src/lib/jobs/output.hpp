@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,30 +19,43 @@
 
 namespace mr::detail {
 
-/// One result line; the key points into the table it came from. `prefix` is the key's first
-/// 8 bytes as a big-endian number (zero padded), so that most comparisons of equal counts
-/// (many counts tie) never touch the key bytes.
+/// One result line. Self-contained for keys of at most 16 bytes (nearly every word and
+/// 1-gram): their bytes are in the entry, so entries can be built in the memory of the table
+/// they come from (FlatTable::into_entries) and sorted there. A longer key is a pointer to
+/// bytes that must outlive the entry (the table's arena, a received buffer). The first 8 key
+/// bytes, byte-swapped, are the prefix that most comparisons of equal counts (many counts
+/// tie) decide on without touching the key bytes.
 struct ResultEntry {
-  std::string_view key;
+  static constexpr std::size_t inline_bytes = 16;
+
+  std::uint64_t head = 0;  ///< key bytes 0..7 in memory order, zero padded
+  std::uint64_t tail = 0;  ///< key bytes 8..15 (a key of at most 16 bytes), else the key's address
   std::int64_t count = 0;
-  std::uint64_t prefix = 0;
+  std::uint64_t size = 0;  ///< of the key
 
   ResultEntry() = default;
-  ResultEntry(std::string_view k, std::int64_t c) noexcept : key(k), count(c), prefix(key_prefix(k)) {}
-
-  static std::uint64_t key_prefix(std::string_view key) noexcept {
-    // The first bytes as a little-endian word, zero padded, byte-swapped: byte 0 on top.
-    return __builtin_bswap64(short_key(key.data(), std::min<std::size_t>(8, key.size())).lo);
+  ResultEntry(std::string_view key, std::int64_t c) noexcept : count(c), size(key.size()) {
+    const ShortKey first = short_key(key.data(), std::min(key.size(), inline_bytes));
+    head = first.lo;
+    tail = key.size() <= inline_bytes ? first.hi : reinterpret_cast<std::uintptr_t>(key.data());
   }
+  /// The key; for a short key a view of this entry's own bytes (valid while it stays in place).
+  std::string_view key() const noexcept {
+    if (size <= inline_bytes) return {reinterpret_cast<const char*>(&head), size};
+    return {reinterpret_cast<const char*>(static_cast<std::uintptr_t>(tail)), size};
+  }
+  /// The key's first 8 bytes as a big-endian number (zero padded): orders as the bytes do.
+  std::uint64_t prefix() const noexcept { return __builtin_bswap64(head); }
 };
+static_assert(sizeof(ResultEntry) == 32, "FlatTable::into_entries fits 32-byte entries in 24-byte slots at 3/4 load");
 
 /// The output order: count descending, then key ascending bytewise (the prefix first). A
 /// function object, so that the sorts inline it (a function pointer they would call).
 struct ResultBefore {
   bool operator()(const ResultEntry& a, const ResultEntry& b) const noexcept {
     if (a.count != b.count) return a.count > b.count;
-    if (a.prefix != b.prefix) return a.prefix < b.prefix;
-    return a.key < b.key;  // char_traits<char> compares as unsigned char: bytewise
+    if (a.head != b.head) return a.prefix() < b.prefix();
+    return a.key() < b.key();  // char_traits<char> compares as unsigned char: bytewise
   }
 };
 inline constexpr ResultBefore result_before{};
@@ -51,7 +65,7 @@ inline constexpr ResultBefore result_before{};
 /// share, then a comparison sort of each run that ties on both (keys sharing their first 8
 /// bytes) or is shorter than 64. A high-cardinality
 /// result is mostly ties on the count, which a comparison sort resolves a key at a time.
-void sort_results(std::vector<ResultEntry>& entries);
+void sort_results(std::span<ResultEntry> entries);
 
 /// The exact size of the result lines of [first, last).
 std::size_t result_lines_size(const ResultEntry* first, const ResultEntry* last);

@@ -14,25 +14,24 @@ namespace {
 /// A result entry on the wire: the shuffle's entry format.
 struct ResultCodec {
   std::size_t encoded_size(const ResultEntry& entry) const {
-    return sizeof(std::uint32_t) + sizeof(std::int64_t) + entry.key.size();
+    return sizeof(std::uint32_t) + sizeof(std::int64_t) + entry.size;
   }
-  void encode(Bytes& out, const ResultEntry& entry) const { append_entry(out, entry.key, entry.count); }
+  void encode(Bytes& out, const ResultEntry& entry) const { append_entry(out, entry.key(), entry.count); }
   ResultEntry decode(Decoder& in) const {
-    const std::string_view key = in.take(in.raw<std::uint32_t>());
+      const std::string_view key = in.take(in.raw<std::uint32_t>());
     return ResultEntry(key, in.raw<std::int64_t>());
   }
 };
 
 }  // namespace
 
-void write_sorted_output(MPI_Comm comm, const CountTable& owned, const std::string& path, PhaseTimes& phases) {
+void write_sorted_output(MPI_Comm comm, CountTable&& owned, const std::string& path, PhaseTimes& phases) {
   PhaseClock clock;
-  std::vector<ResultEntry> run;
-  run.reserve(owned.size());
-  prefault(run.data(), run.capacity() * sizeof(ResultEntry));
-  owned.for_each([&](std::string_view key, std::int64_t count) { run.emplace_back(key, count); });
+  // The entries are built in the table's own memory (no fresh pages) and sorted there.
+  EntryArray<ResultEntry> run =
+      owned.into_entries<ResultEntry>([](std::string_view key, std::int64_t count) { return ResultEntry(key, count); });
   const auto slice = sample_sort(comm, std::move(run), result_before, ResultCodec{}, INT_MAX,
-                                 [](std::vector<ResultEntry>& entries, ResultBefore) { sort_results(entries); });
+                                 [](EntryArray<ResultEntry>& entries, ResultBefore) { sort_results(entries); });
   phases.sort += clock.lap();
 
   // Formatted and written a chunk of lines at a time, into one reused buffer: no rank holds
