@@ -53,8 +53,8 @@ constexpr int kDigits = 16;
 constexpr std::size_t kComparisonSortBelow = 64;  // runs this short: std::sort
 
 /// MSD radix sort in place (American flag sort) of the n entries at `data`, from `digit` on:
-/// each level is one counting pass and one pass of swaps that moves every entry into its
-/// byte's bucket. After two or three levels the buckets fit in the cache, so the passes over
+/// each level is one counting pass and sweeps of swaps that move every entry into its byte's
+/// bucket. After two or three levels the buckets fit in the cache, so the passes over
 /// memory are few (the LSD sort this replaced made one per varying byte, through a scratch
 /// copy as large as the entries: 320 MB at 10 M keys).
 void msd_sort(ResultEntry* data, std::size_t n, int digit, std::uint32_t varying) {
@@ -70,22 +70,28 @@ void msd_sort(ResultEntry* data, std::size_t n, int digit, std::uint32_t varying
     for (std::size_t b = 0; b < 256; ++b) start[b + 1] += start[b];
     std::array<std::size_t, 256> next;
     std::copy(start.begin(), start.end() - 1, next.begin());
-    // Cycle leader: the entry in hand goes to the next free place of its bucket and the one
-    // found there is taken in hand, until one belongs where the cycle began. Held in
-    // registers, each step is one load and one store (a swap through memory was two of each:
-    // 10-20 % slower on 1 M and 10 M entries).
-    for (std::size_t b = 0; b < 256; ++b)
-      while (next[b] < start[b + 1]) {
-        ResultEntry in_hand = data[next[b]];
-        for (unsigned home = digit_of(in_hand, digit); home != b; home = digit_of(in_hand, digit)) {
-          const std::size_t at = next[home]++;
-          // Each bucket fills front to back: fetching its next lines ahead of the entry that
-          // lands there next took 5-10 % off a 10 M-entry sort (3 % at 1 M).
-          if (at + 4 < n) __builtin_prefetch(&data[at + 4], 1);
-          std::swap(in_hand, data[at]);
+    // Sweeps (as ska_sort's): each entry of a bucket's unplaced part is swapped with the next
+    // free place of its own bucket, which places it, and whatever was there is looked at again
+    // in a later sweep. Unlike a cycle leader, where the entry taken in hand decides the next
+    // address, the steps are independent: their cache misses overlap.
+    std::array<std::uint8_t, 256> pending;
+    unsigned left = 0;
+    for (unsigned b = 0; b < 256; ++b)
+      if (next[b] < start[b + 1]) pending[left++] = static_cast<std::uint8_t>(b);
+    while (left > 0) {
+      unsigned kept = 0;
+      for (unsigned k = 0; k < left; ++k) {
+        const unsigned b = pending[k];
+        const std::size_t end = start[b + 1];
+        for (std::size_t at = next[b]; at < end; ++at) {
+          const std::size_t to = next[digit_of(data[at], digit)]++;
+          __builtin_prefetch(&data[to + 4], 1);  // each bucket fills front to back
+          std::swap(data[at], data[to]);
         }
-        data[next[b]++] = in_hand;
+        if (next[b] < end) pending[kept++] = static_cast<std::uint8_t>(b);
       }
+      left = kept;
+    }
     for (std::size_t b = 0; b < 256; ++b)
       if (start[b + 1] > start[b]) msd_sort(data + start[b], start[b + 1] - start[b], digit + 1, varying);
     return;
