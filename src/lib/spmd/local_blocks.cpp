@@ -104,9 +104,9 @@ namespace {
 /// Bytes read from a file at a time. Regular files are read with pread into one buffer that
 /// stays in the cache between the kernel's copy and the map, not through a memory map: on
 /// the 2-core VM this was built on, the first touch of each mapped page of the page cache
-/// costs about 1.5 µs even with its entries populated (a copy costs 0.1 µs a page), and a
-/// 1-gram job's map phase took 0.42 s instead of 0.72 s with the pread (README, "The read
-/// path"). 1 MiB measured best: 256 KiB, 4 MiB and 16 MiB blocks were 5-14 % slower.
+/// costs about 1.5 µs even with its entries populated (a copy costs 0.1 µs a page): the 442 MB
+/// 1-gram job at -np 1 took 0.386 s instead of 0.687 s (README, "The read path"). 1 MiB
+/// measured best: 256 KiB, 4 MiB and 16 MiB blocks were 5-14 % slower.
 constexpr std::size_t kReadBlockBytes = std::size_t{1} << 20;
 
 /// The input's first line (at most head_bytes of it): the ngram job's layout comes from it.
@@ -179,7 +179,7 @@ void for_each_block_in_range(const std::string& path, std::uint64_t begin, std::
     // end - 1 on; until that is in the buffer, pass on the whole lines it holds.
     const std::size_t last_from = end - 1 > offset ? static_cast<std::size_t>(std::min<std::uint64_t>(end - 1 - offset, have)) : 0;
     const auto* last_newline = static_cast<const char*>(std::memchr(data + last_from, '\n', have - last_from));
-    bool finished = last_newline != nullptr || at_eof;
+    const bool finished = last_newline != nullptr || at_eof;
     std::size_t cut = have;
     if (last_newline) {
       cut = static_cast<std::size_t>(last_newline - data) + 1;
