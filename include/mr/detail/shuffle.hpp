@@ -126,9 +126,6 @@ std::vector<Bytes> keep_own_keys(FlatTable<V, Reduce>& table, int rank, int rank
 /// the executors' protocols, which may share a communicator with a job).
 inline constexpr int kExchangeTag = 7303;  // parallel_file.cpp: 7302, world pools: 0x6d72
 
-/// A buffer of `bytes` bytes whose pages are mapped in at once (prefault), to be overwritten.
-Bytes sized_buffer(std::size_t bytes);
-
 /// All-to-all exchange of byte buffers: send[r] goes to rank r; returns what each rank
 /// sent here, indexed by source. Point-to-point messages of at most `limit` bytes each (no
 /// MPI count exceeds it). Collective.

@@ -12,8 +12,7 @@ std::uint64_t chunk_of(std::uint64_t size, std::uint64_t round, std::uint64_t pe
   return size > done ? std::min(per_round, size - done) : 0;
 }
 
-}  // namespace
-
+/// A buffer of `bytes` bytes whose pages are mapped in at once (prefault), to be overwritten.
 Bytes sized_buffer(std::size_t bytes) {
   Bytes buffer;
   buffer.reserve(bytes);
@@ -21,6 +20,8 @@ Bytes sized_buffer(std::size_t bytes) {
   buffer.resize(bytes);
   return buffer;
 }
+
+}  // namespace
 
 std::vector<Bytes> alltoallv_bytes(MPI_Comm comm, const std::vector<Bytes>& send, std::uint64_t limit) {
   int ranks = 0, rank = 0;
