@@ -507,6 +507,7 @@ class FlatTable {
   EntryArray<Entry> into_entries(Make&& make) {
     static_assert(sizeof(Entry) * max_load_num <= sizeof(Slot) * max_load_den,
                   "into_entries: an entry must fit the slot space of a key at the maximum load");
+    static_assert(sizeof(Entry) >= sizeof(Slot), "into_entries: built from the back, an entry must not reach earlier slots");
     static_assert(alignof(Entry) <= alignof(Slot), "into_entries: entries are placed at slot alignment");
     std::size_t count = 0;  // occupied slots to the front, in order
     for (std::size_t i = 0; i < slots_.size(); ++i)
