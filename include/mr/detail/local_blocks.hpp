@@ -29,6 +29,11 @@ struct BlockOrigin {
 /// The number of '\n' in the first `bytes` of the file at `path` (for an error's line number).
 std::uint64_t count_lines_in_file(std::string_view path, std::uint64_t bytes);
 
+/// Bytes of input read at a time from a file or an inflated stream, into one reused buffer
+/// that stays in the cache between the read and the map (src/lib/spmd/local_blocks.cpp has
+/// the measurements behind the size).
+inline constexpr std::size_t read_block_bytes = std::size_t{1} << 20;
+
 /// How much of an input's first line BlockOrigin::head holds.
 inline constexpr std::size_t head_bytes = std::size_t{64} << 10;
 
@@ -61,7 +66,7 @@ void for_each_local_block(MPI_Comm comm, const std::vector<std::string>& inputs,
 /// Reads a whole stream (a `.gz` file, or "-" for stdin) in blocks of whole lines of about
 /// `block_bytes`, in bounded memory, calling on_block for each with its line numbers.
 void for_each_stream_block(const std::string& path, const BlockCallback& on_block,
-                           std::size_t block_bytes = std::size_t{8} << 20);
+                           std::size_t block_bytes = read_block_bytes);
 
 /// Reads the lines that byte range [begin, end) of `path` owns (those that start in it) with
 /// pread, a block of about 1 MiB of whole lines at a time into one reused buffer (memory stays

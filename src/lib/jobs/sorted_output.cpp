@@ -18,7 +18,7 @@ struct ResultCodec {
   }
   void encode(Bytes& out, const ResultEntry& entry) const { append_entry(out, entry.key(), entry.count); }
   ResultEntry decode(Decoder& in) const {
-      const std::string_view key = in.take(in.raw<std::uint32_t>());
+    const std::string_view key = in.take(in.raw<std::uint32_t>());
     return ResultEntry(key, in.raw<std::int64_t>());
   }
 };

@@ -22,8 +22,7 @@
 namespace mr::detail {
 namespace {
 
-/// Bytes read from a stream at a time: rank 0 reads stdin for each rank per round, and a
-/// rank reads its `.gz` files in blocks of this size (bounded memory).
+/// Bytes of stdin rank 0 reads for each rank per round (bounded memory).
 constexpr std::size_t stream_bytes_per_rank = 8u << 20;
 
 enum class StreamStatus : int { Data = 0, Done = 1, Failed = 2 };
@@ -101,13 +100,13 @@ namespace {
   throw InputError(path + ": changed while being read");
 }
 
-/// Bytes read from a file at a time. Regular files are read with pread into one buffer that
-/// stays in the cache between the kernel's copy and the map, not through a memory map: on
-/// the 2-core VM this was built on, the first touch of each mapped page of the page cache
-/// costs about 1.5 µs even with its entries populated (a copy costs 0.1 µs a page): the 442 MB
-/// 1-gram job at -np 1 took 0.386 s instead of 0.687 s (README, "The read path"). 1 MiB
-/// measured best: 256 KiB, 4 MiB and 16 MiB blocks were 5-14 % slower.
-constexpr std::size_t kReadBlockBytes = std::size_t{1} << 20;
+// Why read_block_bytes (local_blocks.hpp) of whole lines at a time: regular files are read
+// with pread into one buffer that stays in the cache between the kernel's copy and the map,
+// not through a memory map. On the 2-core VM this was built on, the first touch of each mapped
+// page of the page cache costs about 1.5 µs even with its entries populated (a copy costs
+// 0.1 µs a page): the 442 MB 1-gram job at -np 1 took 0.386 s instead of 0.687 s (README, "The
+// read path"). 1 MiB measured best: 256 KiB, 4 MiB and 16 MiB blocks were 5-14 % slower. `.gz`
+// files inflate in blocks of the same size (6 shards at -np 1: 0.97 -> 0.90 s against 8 MiB).
 
 /// Bytes read past a range's end at a time to find the end of its last line (lines are short:
 /// a whole block for a range of a few bytes made --chunk-bytes 1 take minutes).
@@ -137,7 +136,7 @@ std::vector<char>& read_buffer() {
 
 std::uint64_t count_lines_in_file(std::string_view path, std::uint64_t bytes) {
   const ReadOnlyFile file{std::string(path)};
-  std::vector<char> buffer(std::min<std::uint64_t>(bytes, kReadBlockBytes));
+  std::vector<char> buffer(std::min<std::uint64_t>(bytes, read_block_bytes));
   std::uint64_t lines = 0;
   for (std::uint64_t at = 0; at < bytes;) {
     const std::size_t n = file.read_at(buffer.data(), std::min<std::uint64_t>(buffer.size(), bytes - at), at);
@@ -156,7 +155,7 @@ void for_each_block_in_range(const std::string& path, std::uint64_t begin, std::
   const std::string head = read_head(file);
   file.will_read(begin, end);
   std::vector<char>& buffer = read_buffer();
-  if (buffer.size() != kReadBlockBytes) buffer.assign(kReadBlockBytes, '\0');
+  if (buffer.size() != read_block_bytes) buffer.assign(read_block_bytes, '\0');
   // The range owns the lines that start in [begin, end): it skips the end of a line that
   // started before it (from byte begin - 1 on, up to its '\n') and reads past `end` to the
   // end of its last line. buffer[0, have) holds the file's bytes from `offset` on.
@@ -208,7 +207,7 @@ void for_each_block_in_range(const std::string& path, std::uint64_t begin, std::
     std::memmove(data, data + cut, have);
     if (have == buffer.size()) buffer.resize(buffer.size() * 2);  // one line longer than the buffer
   }
-  if (buffer.size() > kReadBlockBytes) std::vector<char>().swap(buffer);
+  if (buffer.size() > read_block_bytes) std::vector<char>().swap(buffer);
   // A file renamed over or rewritten in place reads on without an error: it must still be the same one.
   if (!file.unchanged(path, end)) changed_while_read(path);
 }
@@ -259,7 +258,7 @@ void for_each_local_block(MPI_Comm comm, const std::vector<std::string>& argumen
     // Compressed files: each rank inflates its own, so none is read through rank 0.
     const auto compressed = assign_whole_files(inputs, size);
     for (const std::uint32_t file : compressed[static_cast<std::size_t>(rank)])
-      for_each_stream_block(inputs[file].path, on_block, kReadBlockBytes);
+      for_each_stream_block(inputs[file].path, on_block);
   } catch (...) {
     error = std::current_exception();
   }
