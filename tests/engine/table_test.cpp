@@ -38,6 +38,14 @@ std::map<std::string, std::int64_t> as_map(const CountTable& table) {
 
 }  // namespace
 
+/// The oracle of FlatTable::key_bytes(): the sizes of the keys summed.
+template <class Map>
+std::size_t summed_key_sizes(const Map& map) {
+  std::size_t bytes = 0;
+  for (const auto& entry : map) bytes += entry.first.size();
+  return bytes;
+}
+
 TEST(Hash, BytesEqualAndHashAgreeOnEverySize) {
   std::string a(40, 'x'), b(40, 'x');
   for (std::size_t n = 0; n <= 40; ++n) {
@@ -96,6 +104,7 @@ TEST(Table, MatchesStdMapUnderRandomLoad) {
   adder.flush();
   EXPECT_EQ(as_map(table), oracle);
   EXPECT_EQ(table.size(), oracle.size());
+  EXPECT_EQ(table.key_bytes(), summed_key_sizes(oracle));
   for (const auto& [k, v] : oracle) ASSERT_EQ(*table.find(k), v);
   EXPECT_EQ(table.find("not-there-at-all"), nullptr);
   EXPECT_GT(table.memory_bytes(), 0u);
@@ -120,12 +129,14 @@ TEST(Table, LongKeysGrowthAndOutOfEntryValues) {
   counts.add(std::string(70000, 'k'), 5);
   oracle[std::string(70000, 'k')] += 5;
   EXPECT_EQ(as_map(counts), oracle);
+  EXPECT_EQ(counts.key_bytes(), summed_key_sizes(oracle));  // sizes of 255 and more included
   for (const auto& [k, v] : string_oracle) ASSERT_EQ(*strings.find(k), v) << k.size();
   for (int i = 0; i < 5000; ++i) counts.add("grow" + std::to_string(i), 1);  // several growths
   EXPECT_EQ(*counts.find(std::string(70000, 'k')), 5);
   EXPECT_EQ(counts.size(), oracle.size() + 5000);
   counts.clear();
   EXPECT_EQ(counts.size(), 0u);
+  EXPECT_EQ(counts.key_bytes(), 0u);
   EXPECT_EQ(counts.find("grow1"), nullptr);
   counts.add("again", 1);
   EXPECT_EQ(*counts.find("again"), 1);
@@ -256,6 +267,23 @@ TEST(Buffers, SerializeMergeRoundTripAndKeepOwnKeys) {
     }
     EXPECT_EQ(as_map(joined), as_map(a));  // every key kept by exactly its owner
   }
+  // The buffers are reserved from the table's key bytes once: for a large table, none has
+  // to grow (its data would move), at any rank count.
+  CountTable large;
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 200000; ++i) large.add(std::to_string(rng()).substr(0, 1 + rng() % 20), 1);
+  for (int ranks : {2, 3, 16}) {
+    CountTable copy;
+    large.for_each([&](std::string_view key, std::int64_t value) { copy.add(key, value); });
+    const std::size_t total = serialize_table(copy).size();
+    const auto parts = keep_own_keys(copy, 0, ranks);
+    std::size_t sent = 0;
+    for (const Bytes& part : parts) {
+      sent += part.size();
+      if (!part.empty()) EXPECT_LE(part.capacity(), total / static_cast<std::size_t>(ranks) * 11 / 10) << ranks;
+    }
+    EXPECT_EQ(sent + serialize_table(copy).size(), total) << ranks;
+  }
   EXPECT_THROW(for_each_entry<std::int64_t>(std::string_view(buffer.data(), buffer.size() - 1), [](auto, auto) {}), mr::Error);
 }
 
@@ -282,6 +310,7 @@ TEST(Table, RetainIfKeepsTheRestFindableAndGrowing) {
   EXPECT_EQ(seen, oracle.size());
   std::erase_if(oracle, [](const auto& entry) { return hash_bytes(entry.first) % 3 == 0; });
   EXPECT_EQ(table.size(), oracle.size());
+  EXPECT_EQ(table.key_bytes(), summed_key_sizes(oracle));  // dropped keys no longer counted
   for (const auto& [key, value] : oracle) ASSERT_NE(table.find(key), nullptr) << key;
   for (int i = 0; i < 60000; ++i) {  // still a table: adds combine, and it grows
     std::string key = std::to_string(rng() % 80000) + std::string(rng() % 30, 'k');
@@ -291,6 +320,7 @@ TEST(Table, RetainIfKeepsTheRestFindableAndGrowing) {
   std::map<std::string, std::string> got;
   table.for_each([&](std::string_view key, const std::string& value) { got.emplace(key, value); });
   EXPECT_EQ(got, oracle);
+  EXPECT_EQ(table.key_bytes(), summed_key_sizes(oracle));
 }
 
 TEST(Table, IntoEntriesBuildsEveryEntryInTheSlotsMemory) {
@@ -310,6 +340,7 @@ TEST(Table, IntoEntriesBuildsEveryEntryInTheSlotsMemory) {
     }
     auto entries = table.into_entries<ResultEntry>([](std::string_view key, std::int64_t count) { return ResultEntry(key, count); });
     EXPECT_EQ(table.size(), 0u);
+    EXPECT_EQ(table.key_bytes(), 0u);
     ASSERT_EQ(entries.size(), oracle.size()) << keys << " keys";
     EXPECT_GE(entries.capacity(), entries.size());
     std::map<std::string, std::int64_t> got;

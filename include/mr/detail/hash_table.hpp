@@ -424,7 +424,7 @@ class FlatTable {
         return;
       }
       if (slot.meta == 0) {
-        fill_slot(slot, key, std::forward<Value>(value));
+        fill_slot(slot, key, size_field(key.meta), std::forward<Value>(value));
         return;
       }
     }
@@ -443,6 +443,9 @@ class FlatTable {
 
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
+  /// The total size of the keys held, in bytes (kept as keys come and go, so that buffers
+  /// for them are sized without a walk over the table).
+  std::size_t key_bytes() const noexcept { return key_bytes_; }
   const Reduce& reducer() const noexcept { return reduce_; }
   /// Bytes held by slots, key arena and out-of-slot values.
   std::size_t memory_bytes() const noexcept {
@@ -485,6 +488,7 @@ class FlatTable {
       const std::uint64_t hash = hash_of(slot);
       if (!keep(key, hash, std::as_const(value_of(slot)))) {
         --size_;
+        key_bytes_ -= key.size();
         continue;
       }
       if constexpr (!slot_value_v<V>) {
@@ -537,6 +541,7 @@ class FlatTable {
     values_.clear();
     values_.shrink_to_fit();
     size_ = 0;
+    key_bytes_ = 0;
   }
 
  private:
@@ -626,13 +631,13 @@ class FlatTable {
       out += sizeof long_size;
     }
     std::memcpy(out, key.data(), key.size());
-    fill_slot(slot, SlotWords{head | (at << payload_shift), 0}, std::forward<Value>(value));
+    fill_slot(slot, SlotWords{head | (at << payload_shift), 0}, key.size(), std::forward<Value>(value));
   }
 
   /// Fills an empty slot with its two key words and the value (then grows when too full). Out
   /// of line: the lookup loops stay small, and a new key is the rare case.
   template <class Value>
-  [[gnu::noinline]] void fill_slot(Slot& slot, SlotWords key, Value&& value) {
+  [[gnu::noinline]] void fill_slot(Slot& slot, SlotWords key, std::size_t key_size, Value&& value) {
     if constexpr (slot_value_v<V>) {
       slot.value = static_cast<V>(std::forward<Value>(value));
     } else {
@@ -641,6 +646,7 @@ class FlatTable {
     }
     slot.meta = key.meta;
     slot.rest = key.rest;
+    key_bytes_ += key_size;
     if (++size_ * max_load_den > slots_.size() * max_load_num) grow();
   }
 
@@ -693,6 +699,7 @@ class FlatTable {
   std::vector<V> values_;  ///< values that do not fit a slot (empty when slot_value_v<V>)
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
+  std::size_t key_bytes_ = 0;  ///< sum of the sizes of the keys held
   [[no_unique_address]] Reduce reduce_;
 };
 

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -96,21 +97,22 @@ inline int owner_of(std::uint64_t hash, int ranks) noexcept {
 /// are neither serialized nor sent to itself nor inserted into a second table.
 template <class V, class Reduce>
 std::vector<Bytes> keep_own_keys(FlatTable<V, Reduce>& table, int rank, int ranks) {
-  // Sized exactly first (a walk that only hashes), and mapped in at once: buffers that grew
-  // by doubling copied themselves and took a page fault per page.
-  // (Values in the codec's form have no fixed size: 16 bytes an entry is the estimate.)
-  std::vector<std::size_t> bytes(static_cast<std::size_t>(ranks), table.size() * 16 / static_cast<std::size_t>(ranks) + 64);
-  if constexpr (slot_value_v<V>) {
-    std::fill(bytes.begin(), bytes.end(), 0);
-    table.for_each([&](std::string_view key, std::uint64_t hash, const V&) {
-      bytes[static_cast<std::size_t>(owner_of(hash, ranks))] += sizeof(std::uint32_t) + key.size() + sizeof(V);
-    });
-  }
+  // Each buffer is reserved once and mapped in at once (buffers that grew by doubling copied
+  // themselves and took a page fault per page), at the size expected from the table's key
+  // bytes: hashes spread keys evenly over owners, so an owner's entry count is binomial, and
+  // 4 standard deviations above the mean almost never overflow (an overflow only grows the
+  // buffer). Values in the codec's form have no fixed size: 16 bytes is the guess for those.
+  const std::size_t value_bytes = slot_value_v<V> ? sizeof(V) : 16;
+  const double keys = static_cast<double>(table.size());
+  const double entry_bytes =
+      keys == 0 ? 0 : static_cast<double>(table.key_bytes()) / keys + sizeof(std::uint32_t) + static_cast<double>(value_bytes);
+  const double expected = keys / ranks;
+  const auto reserve = static_cast<std::size_t>((expected + 4 * std::sqrt(expected) + 16) * entry_bytes);
   std::vector<Bytes> out(static_cast<std::size_t>(ranks));
   for (int r = 0; r < ranks; ++r)
     if (r != rank) {
       Bytes& buffer = out[static_cast<std::size_t>(r)];
-      buffer.reserve(bytes[static_cast<std::size_t>(r)]);
+      buffer.reserve(reserve);
       prefault(buffer.data(), buffer.capacity());
     }
   table.retain_if([&](std::string_view key, std::uint64_t hash, const V& value) {
