@@ -703,16 +703,18 @@ class FlatTable {
   [[no_unique_address]] Reduce reduce_;
 };
 
-/// Adds keys to a table a batch at a time: add() only records the key, and every `batch`
-/// keys three tight loops run over them - hash each key and prefetch its slot, then (the
-/// slots arriving meanwhile) prefetch the arena bytes of keys over 14 bytes whose slot holds
-/// a candidate, then look each up - so cache misses on rare keys overlap instead of stalling
-/// one after another, and each loop keeps its few variables in registers. (The 16-deep
-/// per-key ring this replaced reloaded its state from memory for every key: callgrind counts
-/// 201 instructions a token from the tokenizer to the table with it, 164 with the batch.)
-/// Keys passed to add() must stay valid until flush(); add_copy() copies them (for keys in
-/// a scratch buffer). Keys that start at least 16 bytes before `readable_end` are loaded as
-/// words without a byte loop.
+/// Adds keys to a table a batch at a time, so that cache misses on rare keys overlap instead
+/// of stalling one after another. add() hashes a key that fits a slot at once (its words,
+/// hash and slot words go into the batch, and its slot is prefetched); every `batch` keys,
+/// run() looks them up in a tight loop, by which time their slots have arrived. Keys that do
+/// not fit a slot, copies and keys near the end of the readable bytes are only recorded by
+/// add() and hashed by run(), which then also prefetches the arena bytes of those over 14
+/// bytes whose slot holds a candidate. (Hashing in add() spares the batch a store and a
+/// reload of every key: callgrind counts 142 instructions a token from the tokenizer to the
+/// table when add() only recorded keys, 164 with the batch before that, 201 with the 16-deep
+/// per-key ring that was first.) Keys passed to add() must stay valid until flush();
+/// add_copy() copies them (for keys in a scratch buffer). Keys that start at least 16 bytes
+/// before `readable_end` are loaded as words without a byte loop.
 template <class Table>
 class PrefetchingAdder {
  public:
@@ -728,82 +730,85 @@ class PrefetchingAdder {
 
   template <class V>
   MR_HOT_INLINE void add(std::string_view key, V&& value) {
-    Pending& item = items_[count_];
-    item.data = key.data();
-    item.size = key.size();
-    item.value = std::forward<V>(value);
+    const unsigned i = count_;
+    const std::size_t size = key.size();
+    values_[i] = std::forward<V>(value);
+    // Both tests at once (`&`, not `&&`): a branch on each was mispredicted for a share of
+    // the tokens, this one is nearly always taken.
+    if ((size <= Table::inline_key_bytes) &
+        (reinterpret_cast<std::uintptr_t>(key.data()) + 16 <= reinterpret_cast<std::uintptr_t>(readable_end_))) [[likely]] {
+      const ShortKey words = short_key_overread(key.data(), size);
+      const std::uint64_t hash = hash_short(words, size);
+      hashes_[i] = hash;
+      slot_words_[i] = Table::inline_key(hash, size, words);
+      table_.prefetch(hash);
+    } else {
+      keys_[i] = key;
+      recorded_ |= std::uint64_t{1} << i;
+    }
     if (++count_ == batch) [[unlikely]] run();
   }
   template <class V>
   MR_HOT_INLINE void add_copy(std::string_view key, V&& value) {
     std::string& copy = copies_[count_];
     copy.assign(key);
-    copied_ |= std::uint64_t{1} << count_;
-    add(copy, std::forward<V>(value));
+    keys_[count_] = copy;
+    recorded_ |= std::uint64_t{1} << count_;
+    values_[count_] = std::forward<V>(value);
+    if (++count_ == batch) [[unlikely]] run();
   }
   /// Keys that start at least 16 bytes before `end` are loaded as words (no byte loop).
   void set_readable_end(const char* end) noexcept { readable_end_ = end; }
   void flush() { run(); }
 
  private:
-  /// A key and its value as add() records them: small, so that recording costs a few stores.
-  struct Pending {
-    const char* data;
-    std::size_t size;
-    Value value{};
-  };
-  static_assert(batch <= 64, "copied_ has a bit per pending key");
+  static_assert(batch <= 64, "recorded_ has a bit per pending key");
 
-  /// The batch so far: hashes and slot prefetches, arena prefetches, lookups.
+  /// The batch so far: the recorded keys' hashes and prefetches, arena prefetches, lookups.
   [[gnu::noinline]] void run() {
     const unsigned n = count_;
-    const std::uint64_t copied = copied_;
+    const std::uint64_t recorded = recorded_;
     count_ = 0;  // first: an add that throws (a sum's overflow) leaves an empty batch
-    copied_ = 0;
-    const auto readable_end = reinterpret_cast<std::uintptr_t>(readable_end_);
-    // Uninitialised on purpose: each is written before it is read (zeroing them cost two
-    // stores a key). A key that fits a slot gets its slot words, computed here, where the
-    // loop has nothing to wait for; the others (bit set in `beyond_slot`) only a hash.
-    std::uint64_t hashes[batch];
-    typename Table::SlotWords slot_words[batch];
-    std::uint64_t beyond_slot = 0;
-    for (unsigned i = 0; i < n; ++i) {
-      const Pending& item = items_[i];
-      const std::size_t size = item.size;
+    recorded_ = 0;
+    std::uint64_t beyond_slot = 0;  // keys that do not fit a slot: looked up by their bytes
+    for (std::uint64_t left = recorded; left != 0; left &= left - 1) {
+      const unsigned i = static_cast<unsigned>(__builtin_ctzll(left));
+      const std::string_view key = keys_[i];
       std::uint64_t hash;
-      if (size <= Table::inline_key_bytes) [[likely]] {
-        // A copy has no bytes readable past its end; a key in the block has when it starts 16
-        // bytes before the block's readable end (0 when there is none: the test fails). `&`,
-        // not `&&`: both are cheap, and a branch here was a mispredicted one.
-        const bool overread_ok =
-            (((copied >> i) & 1) == 0) & (reinterpret_cast<std::uintptr_t>(item.data) + 16 <= readable_end);
-        const ShortKey words = overread_ok ? short_key_overread(item.data, size) : short_key(item.data, size);
-        hash = hash_short(words, size);
-        slot_words[i] = Table::inline_key(hash, size, words);
+      if (key.size() <= Table::inline_key_bytes) {
+        const ShortKey words = short_key(key.data(), key.size());
+        hash = hash_short(words, key.size());
+        slot_words_[i] = Table::inline_key(hash, key.size(), words);
       } else {
-        hash = hash_bytes(item.data, size);
+        hash = hash_bytes(key.data(), key.size());
         beyond_slot |= std::uint64_t{1} << i;
       }
-      hashes[i] = hash;
+      hashes_[i] = hash;
       table_.prefetch(hash);
     }
     for (std::uint64_t left = beyond_slot; left != 0; left &= left - 1) {
       const unsigned i = static_cast<unsigned>(__builtin_ctzll(left));
-      table_.prefetch_key(hashes[i], items_[i].size);
+      table_.prefetch_key(hashes_[i], keys_[i].size());
+    }
+    if (beyond_slot == 0) [[likely]] {
+      for (unsigned i = 0; i < n; ++i) table_.add_inline(hashes_[i], slot_words_[i], std::move(values_[i]));
+      return;
     }
     for (unsigned i = 0; i < n; ++i) {
-      Pending& item = items_[i];
-      if (((beyond_slot >> i) & 1) == 0) [[likely]]
-        table_.add_inline(hashes[i], slot_words[i], std::move(item.value));
-      else
-        table_.add(std::string_view(item.data, item.size), hashes[i], std::move(item.value));
+      if (((beyond_slot >> i) & 1) == 0) table_.add_inline(hashes_[i], slot_words_[i], std::move(values_[i]));
+      else table_.add(keys_[i], hashes_[i], std::move(values_[i]));
     }
   }
   Table& table_;
   const char* readable_end_;
-  Pending items_[batch];
   unsigned count_ = 0;
-  std::uint64_t copied_ = 0;      ///< bit i: key i is copies_[i]
+  std::uint64_t recorded_ = 0;  ///< bit i: key i is in keys_ only, not yet hashed
+  // The batch, written by add() and read by run(). Not initialised: each element is written
+  // before it is read (zeroing them cost two stores a key).
+  std::uint64_t hashes_[batch];
+  typename Table::SlotWords slot_words_[batch];
+  Value values_[batch];
+  std::string_view keys_[batch];  ///< recorded keys only
   std::string copies_[batch];     ///< keys that do not outlive the call (short ones: no allocation)
 };
 
