@@ -84,6 +84,23 @@ TEST(Hash, DigitKeysSpreadOverSlotsTagsAndOwners) {
   }
 }
 
+TEST(Table, GrowableBlockKeepsBytesAndAlignsLargeBlocks) {
+  // Doubling from the first small mapping to 16 MiB: what was written survives each growth,
+  // the new bytes are zero, and from 2 MiB on the block starts on a huge-page boundary (the
+  // crossing copies the small block into an aligned one; later growth extends or moves it).
+  constexpr std::size_t huge = std::size_t{2} << 20;
+  mr::detail::HugeArray<std::uint64_t> array(1);
+  std::size_t written = 0;
+  for (std::size_t count = 1; count <= (std::size_t{16} << 20) / sizeof(std::uint64_t); count *= 2) {
+    array.grow(count);
+    for (std::size_t i = 0; i < written; ++i) ASSERT_EQ(array[i], i * 7 + 1) << "element " << i << " of " << count;
+    for (std::size_t i = written; i < count; ++i) ASSERT_EQ(array[i], 0u) << "element " << i << " of " << count;
+    for (std::size_t i = written; i < count; ++i) array[i] = i * 7 + 1;
+    written = count;
+    if (count * sizeof(std::uint64_t) >= huge) EXPECT_EQ(reinterpret_cast<std::uintptr_t>(array.begin()) % huge, 0u) << count;
+  }
+}
+
 TEST(Table, MatchesStdMapUnderRandomLoad) {
   std::mt19937_64 rng(7);
   CountTable table(16);
