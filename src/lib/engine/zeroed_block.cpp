@@ -83,6 +83,13 @@ void prefault(void* data, std::size_t bytes) noexcept {
   constexpr std::uintptr_t page = 4096;
   const auto begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) & ~(page - 1);
   const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(page - 1);
+  // The whole 2 MiB ranges inside on transparent huge pages first. These buffers are what MPI
+  // moves between ranks, and the kernel's copy from one process to another (CMA) paid for
+  // every 4 KiB page it had not touched before: 10 MB each way between two ranks took 33 ms the
+  // first time and 4-7 ms the second on the VM of 2026-12-07, and 1.6 ms on huge pages.
+  const auto huge_begin = (begin + huge_page - 1) & ~(huge_page - 1);
+  const auto huge_end = end & ~(huge_page - 1);
+  if (huge_end > huge_begin) ::madvise(reinterpret_cast<void*>(huge_begin), huge_end - huge_begin, MADV_HUGEPAGE);
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
 }
 
