@@ -34,7 +34,6 @@ char* map_aligned(std::size_t bytes) {
   return aligned;
 }
 
-
 }  // namespace
 
 GrowableBlock grow_block(GrowableBlock block, std::size_t bytes) {
@@ -51,8 +50,8 @@ GrowableBlock grow_block(GrowableBlock block, std::size_t bytes) {
   // An aligned block extends where it is when it can, else its pages move (page-table
   // entries, no copy) to an aligned range; the new bytes are fresh zero pages either way. A
   // block crossing to this size is copied instead (less than 2 MiB): moved, its 4 KiB pages
-  // would stay 4 KiB pages, and with half of a 3 MiB table on them the word count's adds took
-  // 8 % longer (bench_table stages, 66 k distinct words).
+  // stayed 4 KiB pages, and so did the rest of the first 2 MiB (a sixth of the prose word
+  // count's 12 MiB of slots; `bench_table stages` 4 % slower a token with them).
   const bool crossing = block.data && block.capacity < huge_page;  // else it is aligned already
   if (block.data && !crossing) p = ::mremap(block.data, block.capacity, capacity, 0);
   if (p == MAP_FAILED) {
