@@ -19,9 +19,9 @@ cmake --build "$build" -j "$MR_JOBS"
 # Skipped by default to keep CI within its time box (the whole of .ci/run took 43 min on
 # 2026-12-07, 30 of them here), as they add no new C++ code paths over the normal build or the
 # sanitized tests that stay: the .tcp transport variants (the same code over another BTL), the
-# shellcheck run and the batch-script plumbing, and the even rank counts of the program's
-# end-to-end tests and the third pool worker (1 and 3 ranks, 1 and 2 workers run the same
-# code; every count runs in the normal build). MR_ASAN_EXCLUDE='' runs everything.
+# run of the shell linter and the batch-script plumbing, and the even rank counts of the
+# program's end-to-end tests and the third pool worker (1 and 3 ranks, 1 and 2 workers run the
+# same code; every count runs in the normal build). MR_ASAN_EXCLUDE='' runs everything.
 exclude=${MR_ASAN_EXCLUDE-'\.tcp$|^cluster\.(shellcheck|slurm)$|^engine_(e2e|formats)\.[24]ranks$|^test_pool_engine\.3workers$'}
 ctest --test-dir "$build" --output-on-failure -j "${MR_TEST_JOBS:-2}" -LE package \
   ${exclude:+-E "$exclude"} "$@"
