@@ -265,6 +265,30 @@ TEST(BlockReader, EveryRangeGetsExactlyItsAlignedLinesInWholeLineBlocks) {
   }
 }
 
+TEST(BlockReader, ALineFarLongerThanTheRangeIsReadWholeOnce) {
+  // A 96 MiB line that starts in a range of a few bytes, and ranges that start inside it: the
+  // first range gets it whole, the others nothing but the line after it. (Read 4 KiB at a time
+  // past the range's end, each read followed by a search of the whole buffer, a line like
+  // this took minutes: a 1.1 GiB one did in large_scale_check.sh; the ctest timeout catches it.)
+  const std::string text = "first\n" + std::string(std::size_t{96} << 20, 'x') + "\nlast\n";
+  const auto path = write_temp("long-line", text);
+  const std::uint64_t cuts[] = {0, 3, 10, std::uint64_t{40} << 20, text.size() - 3, text.size()};
+  std::string all;
+  for (std::size_t i = 0; i + 1 < std::size(cuts); ++i) {
+    std::string got;
+    std::size_t blocks = 0;
+    for_each_block_in_range(path.string(), cuts[i], cuts[i + 1], [&](std::string_view block, const BlockOrigin&) {
+      got += block;
+      ++blocks;
+    });
+    EXPECT_EQ(got, aligned_lines(text, cuts[i], cuts[i + 1])) << "range " << cuts[i] << "-" << cuts[i + 1];
+    EXPECT_LE(blocks, 2u) << "the long line in one block";
+    all += got;
+  }
+  EXPECT_TRUE(all == text);
+  std::filesystem::remove(path);
+}
+
 TEST(BlockReader, LocationsCountTheLinesBeforeTheBlockFromTheFile) {
   const std::string text = make_lines(300, 30000, true, 11);
   const auto path = write_temp("lines", text);

@@ -108,8 +108,10 @@ namespace {
 // read path"). 1 MiB measured best: 256 KiB, 4 MiB and 16 MiB blocks were 5-14 % slower. `.gz`
 // files inflate in blocks of the same size (6 shards at -np 1: 0.97 -> 0.90 s against 8 MiB).
 
-/// Bytes read past a range's end at a time to find the end of its last line (lines are short:
-/// a whole block for a range of a few bytes made --chunk-bytes 1 take minutes).
+/// Bytes first read past a range's end to find the end of its last line (lines are short: a
+/// whole block for a range of a few bytes made --chunk-bytes 1 take minutes). Each further
+/// read past the end doubles, up to a block: a line of 1 GiB past the end took 4 KiB reads,
+/// each followed by a search of the whole buffer (minutes of memrchr: large_scale_check.sh).
 constexpr std::size_t kLineProbeBytes = 4096;
 
 /// The input's first line (at most head_bytes of it): the ngram job's layout comes from it.
@@ -161,14 +163,17 @@ void for_each_block_in_range(const std::string& path, std::uint64_t begin, std::
   // end of its last line. buffer[0, have) holds the file's bytes from `offset` on.
   std::uint64_t offset = begin == 0 ? 0 : begin - 1;
   std::size_t have = 0;
+  std::size_t no_newline = 0;  // buffer[0, no_newline) is known to hold no '\n' (a long line's start)
+  std::size_t probe = kLineProbeBytes;
   bool at_line_start = begin == 0;
   for (;;) {
-    // Up to the range's end and a little past it, at most what the buffer holds.
+    // Up to the range's end and `probe` bytes past it, at most what the buffer holds.
     const std::uint64_t read_from = offset + have;
     const std::uint64_t to_end = end > read_from ? end - read_from : 0;
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size() - have, to_end + kLineProbeBytes));
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size() - have, to_end + probe));
     const std::size_t got = file.read_at(buffer.data() + have, want, read_from);
     const bool at_eof = got < want;
+    if (read_from + got > end) probe = std::min(probe * 2, read_block_bytes);
     have += got;
     char* const data = buffer.data();
     if (!at_line_start) {
@@ -187,15 +192,17 @@ void for_each_block_in_range(const std::string& path, std::uint64_t begin, std::
       if (offset >= end) return;
     }
     // data[0] starts a line of the range. Its last line ends at the first '\n' from byte
-    // end - 1 on; until that is in the buffer, pass on the whole lines it holds.
-    const std::size_t last_from = end - 1 > offset ? static_cast<std::size_t>(std::min<std::uint64_t>(end - 1 - offset, have)) : 0;
+    // end - 1 on; until that is in the buffer, pass on the whole lines it holds. Both searches
+    // skip what an earlier pass searched: a line of 1 GiB is searched once, not once a read.
+    const std::size_t last_from = std::max(
+        no_newline, end - 1 > offset ? static_cast<std::size_t>(std::min<std::uint64_t>(end - 1 - offset, have)) : 0);
     const auto* last_newline = static_cast<const char*>(std::memchr(data + last_from, '\n', have - last_from));
     const bool finished = last_newline != nullptr || at_eof;
     std::size_t cut = have;
     if (last_newline) {
       cut = static_cast<std::size_t>(last_newline - data) + 1;
     } else if (!at_eof) {
-      const auto* newline = static_cast<const char*>(::memrchr(data, '\n', have));
+      const auto* newline = static_cast<const char*>(::memrchr(data + no_newline, '\n', have - no_newline));
       cut = newline ? static_cast<std::size_t>(newline - data) + 1 : 0;
     } else if (offset + have < end) {
       changed_while_read(path);  // it ended before `end`: it shrank
@@ -205,6 +212,7 @@ void for_each_block_in_range(const std::string& path, std::uint64_t begin, std::
     offset += cut;
     have -= cut;
     std::memmove(data, data + cut, have);
+    no_newline = have;  // what is left follows the last '\n'
     if (have == buffer.size()) buffer.resize(buffer.size() * 2);  // one line longer than the buffer
   }
   if (buffer.size() > read_block_bytes) std::vector<char>().swap(buffer);
