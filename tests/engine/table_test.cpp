@@ -301,6 +301,17 @@ TEST(Buffers, SerializeMergeRoundTripAndKeepOwnKeys) {
     }
     EXPECT_EQ(sent + serialize_table(copy).size(), total) << ranks;
   }
+  // A few long keys: sized exactly, not from their mean (which would reserve each buffer at
+  // many times the whole table).
+  CountTable skewed;
+  skewed.add("a", 1);
+  skewed.add("b", 1);
+  skewed.add(std::string(std::size_t{4} << 20, 'k'), 1);
+  const std::size_t skewed_total = serialize_table(skewed).size();
+  const auto sizes = owner_bytes(skewed, 2);
+  EXPECT_EQ(sizes[0] + sizes[1], skewed_total);
+  const auto parts = keep_own_keys(skewed, 0, 2);
+  EXPECT_LE(parts[1].capacity(), skewed_total + 64);
   EXPECT_THROW(for_each_entry<std::int64_t>(std::string_view(buffer.data(), buffer.size() - 1), [](auto, auto) {}), mr::Error);
 }
 

@@ -92,27 +92,48 @@ inline int owner_of(std::uint64_t hash, int ranks) noexcept {
   return static_cast<int>(((hash >> 32) * static_cast<std::uint64_t>(ranks)) >> 32);
 }
 
+/// Keys of at most this mean size are sized for the shuffle from the mean (see owner_bytes).
+inline constexpr double kMeanKeyBytesForEstimate = 64;
+
+/// The bytes of `table`'s entries each owner rank will get, for reserving its buffer once.
+/// Hashes spread keys evenly over owners, so an owner's entry count is binomial: the mean
+/// share plus 4 standard deviations, at the table's mean entry size, almost never overflows
+/// (an overflow only grows the buffer), and needs no walk over the table. A few long keys
+/// make the mean a poor guess for every owner but one (a 1.1 GiB key among 3 had each buffer
+/// reserved at 8.6 GB), so then the entries are sized exactly, by a walk that hashes each key.
+/// Values in the codec's form have no fixed size: 16 bytes is the guess for those.
+template <class V, class Reduce>
+std::vector<std::size_t> owner_bytes(const FlatTable<V, Reduce>& table, int ranks) {
+  const std::size_t value_bytes = slot_value_v<V> ? sizeof(V) : 16;
+  std::vector<std::size_t> bytes(static_cast<std::size_t>(ranks), 0);
+  if (table.empty()) return bytes;
+  const double keys = static_cast<double>(table.size());
+  const double mean_key = static_cast<double>(table.key_bytes()) / keys;
+  if (mean_key <= kMeanKeyBytesForEstimate) {
+    const double expected = keys / ranks;
+    const double entry = mean_key + sizeof(std::uint32_t) + static_cast<double>(value_bytes);
+    std::fill(bytes.begin(), bytes.end(), static_cast<std::size_t>((expected + 4 * std::sqrt(expected) + 16) * entry));
+  } else {
+    table.for_each([&](std::string_view key, std::uint64_t hash, const V&) {
+      bytes[static_cast<std::size_t>(owner_of(hash, ranks))] += sizeof(std::uint32_t) + key.size() + value_bytes;
+    });
+  }
+  return bytes;
+}
+
 /// Keeps in `table` only the keys rank `rank` owns and returns the others' entries, one buffer
 /// per owner rank (this rank's empty): the table is filtered in place, so this rank's own keys
 /// are neither serialized nor sent to itself nor inserted into a second table.
 template <class V, class Reduce>
 std::vector<Bytes> keep_own_keys(FlatTable<V, Reduce>& table, int rank, int ranks) {
-  // Each buffer is reserved once and mapped in at once (buffers that grew by doubling copied
-  // themselves and took a page fault per page), at the size expected from the table's key
-  // bytes: hashes spread keys evenly over owners, so an owner's entry count is binomial, and
-  // 4 standard deviations above the mean almost never overflow (an overflow only grows the
-  // buffer). Values in the codec's form have no fixed size: 16 bytes is the guess for those.
-  const std::size_t value_bytes = slot_value_v<V> ? sizeof(V) : 16;
-  const double keys = static_cast<double>(table.size());
-  const double entry_bytes =
-      keys == 0 ? 0 : static_cast<double>(table.key_bytes()) / keys + sizeof(std::uint32_t) + static_cast<double>(value_bytes);
-  const double expected = keys / ranks;
-  const auto reserve = static_cast<std::size_t>((expected + 4 * std::sqrt(expected) + 16) * entry_bytes);
+  // Each buffer is reserved once and mapped in at once: buffers that grew by doubling copied
+  // themselves and took a page fault per page.
+  const std::vector<std::size_t> bytes = owner_bytes(table, ranks);
   std::vector<Bytes> out(static_cast<std::size_t>(ranks));
   for (int r = 0; r < ranks; ++r)
     if (r != rank) {
       Bytes& buffer = out[static_cast<std::size_t>(r)];
-      buffer.reserve(reserve);
+      buffer.reserve(bytes[static_cast<std::size_t>(r)]);
       prefault(buffer.data(), buffer.capacity());
     }
   table.retain_if([&](std::string_view key, std::uint64_t hash, const V& value) {
