@@ -77,9 +77,12 @@ def finish(proc, tag, label, sig):
     print(f"ok: {label}: {sig.name} -> exit {proc.returncode}, nothing left")
 
 
-def no_files_but(directory, allowed, label):
+def no_files_but(directory, allowed, label, log=None):
     extra = sorted(set(os.listdir(directory)) - set(allowed))
     if extra:
+        if log:  # how the ranks ended, in mpirun's words
+            with open(log, errors="replace") as f:
+                print(f"{label}: mpirun said:\n{f.read()}", file=sys.stderr)
         fail(f"{label}: files left in {directory}: {extra}")
 
 
@@ -107,14 +110,15 @@ def mapreduce_blocked_on_input(program, work, sig):
         print(f"note: {label}: mpirun closed stdin before SIGTERM; the run finished on the input read so far")
 
 
-def catch_output_write(program, outdir, source):
+def catch_output_write(program, outdir, source, log):
     """Starts mapreduce -np 2 and stops rank 0 (SIGSTOP) the moment its temporary output
     file appears. Returns (proc, tag, temp name, pids of the ranks) or None if the write
-    was too quick to catch."""
+    was too quick to catch. mpirun's output goes to `log` (it says how each rank ended)."""
     tag = uuid.uuid4().hex
-    proc = start(["mpirun", "--oversubscribe", "-np", "2", program, "--output",
-                  os.path.join(outdir, "out.tsv"), source], tag,
-                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(log, "wb") as stderr:
+        proc = start(["mpirun", "--oversubscribe", "-np", "2", program, "--output",
+                      os.path.join(outdir, "out.tsv"), source], tag,
+                     stdout=subprocess.DEVNULL, stderr=stderr)
     temp = None
     deadline = time.monotonic() + 60
     while temp is None and proc.poll() is None and time.monotonic() < deadline:
@@ -154,8 +158,9 @@ def mapreduce_while_writing(program, work, sig, direct):
     outdir = os.path.join(work, f"writing-{sig.name}-{target.replace(' ', '-')}")
     os.makedirs(outdir)
     source, complete_lines = many_keys_input(work)
+    log = outdir + ".log"
     for _ in range(5):
-        caught = catch_output_write(program, outdir, source)
+        caught = catch_output_write(program, outdir, source, log)
         if caught:
             break
     else:
@@ -163,19 +168,28 @@ def mapreduce_while_writing(program, work, sig, direct):
         return
     proc, tag, temp, ranks = caught
     if direct:
-        for pid in ranks:
+        # The writer first, and the others once it is gone. Signalled together, a rank that
+        # ends first makes mpirun end the others: SIGCONT, a 1 s sleep, SIGTERM, a 1 s sleep,
+        # SIGKILL, and in Open MPI 4.1 each sleep ends at the next SIGCHLD (strace: SIGKILL
+        # 0.4 ms after one). A writer not yet scheduled since its SIGCONT (an ASan build on a
+        # loaded 2-core machine) could then die by SIGKILL, which no program can clean up
+        # after: CI saw its temporary file left once in many runs.
+        writer = int(temp.rsplit(".", 1)[1])
+        for pid in sorted(ranks, key=lambda pid: pid != writer):
             try:
                 os.kill(pid, sig)
                 os.kill(pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass  # mpirun already ended this rank, after the signal reached another one
+            if pid == writer and not wait_until(lambda: writer not in tagged_processes(tag), 20, 0.02):
+                fail(f"{label}: rank 0 still running 20 s after {sig.name}")
     finish(proc, tag, label, sig)
     if direct:
-        no_files_but(outdir, [], label)
+        no_files_but(outdir, [], label, log)
         return
     # mpirun sends SIGCONT first and SIGTERM ~1 s later: rank 0 may finish its write in
     # between. Then the file must be whole; the temporary file must be gone either way.
-    no_files_but(outdir, ["out.tsv"], label)
+    no_files_but(outdir, ["out.tsv"], label, log)
     result = os.path.join(outdir, "out.tsv")
     if os.path.exists(result):
         with open(result, "rb") as f:
