@@ -112,7 +112,7 @@ def mapreduce_blocked_on_input(program, work, sig):
 
 def catch_output_write(program, outdir, source, log):
     """Starts mapreduce -np 2 and stops rank 0 (SIGSTOP) the moment its temporary output
-    file appears. Returns (proc, tag, temp name, pids of the ranks) or None if the write
+    file appears. Returns (proc, tag, the writer's pid, pids of the ranks) or None if the write
     was too quick to catch. mpirun's output goes to `log` (it says how each rank ended)."""
     tag = uuid.uuid4().hex
     with open(log, "wb") as stderr:
@@ -132,7 +132,7 @@ def catch_output_write(program, outdir, source, log):
             pass
         if os.path.exists(os.path.join(outdir, temp)):
             ranks = [pid for pid, cmd in tagged_processes(tag).items() if cmd.startswith(program)]
-            return proc, tag, temp, ranks
+            return proc, tag, writer, ranks
     proc.wait(timeout=60)
     for name in os.listdir(outdir):
         os.remove(os.path.join(outdir, name))
@@ -166,7 +166,7 @@ def mapreduce_while_writing(program, work, sig, direct):
     else:
         print(f"skip: {label}: the output write was always faster than this test could catch it")
         return
-    proc, tag, temp, ranks = caught
+    proc, tag, writer, ranks = caught
     if direct:
         # The writer first, and the others once it is gone. Signalled together, a rank that
         # ends first makes mpirun end the others: SIGCONT, a 1 s sleep, SIGTERM, a 1 s sleep,
@@ -174,7 +174,6 @@ def mapreduce_while_writing(program, work, sig, direct):
         # 0.4 ms after one). A writer not yet scheduled since its SIGCONT (an ASan build on a
         # loaded 2-core machine) could then die by SIGKILL, which no program can clean up
         # after: CI saw its temporary file left once in many runs.
-        writer = int(temp.rsplit(".", 1)[1])
         for pid in sorted(ranks, key=lambda pid: pid != writer):
             try:
                 os.kill(pid, sig)
@@ -182,6 +181,8 @@ def mapreduce_while_writing(program, work, sig, direct):
             except ProcessLookupError:
                 pass  # mpirun already ended this rank, after the signal reached another one
             if pid == writer and not wait_until(lambda: writer not in tagged_processes(tag), 20, 0.02):
+                for left in tagged_processes(tag):
+                    os.kill(left, signal.SIGKILL)
                 fail(f"{label}: rank 0 still running 20 s after {sig.name}")
     finish(proc, tag, label, sig)
     if direct:
